@@ -1,0 +1,57 @@
+# otelcol-dynamo: the two set-up commands are `make run` and `make test`.
+GO      ?= go
+BIN     := bin/otelcol-dynamo
+GOFILES  = $(shell git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './local-data/*')
+
+# Tests that run the collector binary use this one instead of building their own.
+export OTELCOL_DYNAMO_BIN := $(CURDIR)/$(BIN)
+
+.PHONY: all build run test unit generate lint bench e2e fuzz docker clean
+
+all: build
+
+## build: compile the distribution into bin/otelcol-dynamo
+build:
+	$(GO) build -trimpath -o $(BIN) ./cmd/otelcol-dynamo
+
+## run: build and run the collector on configs/local.yaml (no outside service needed)
+run: build
+	mkdir -p local-data/logs local-data/out
+	./$(BIN) --config configs/local.yaml
+
+## test: the whole suite: lint, build, unit and integration tests, end-to-end tests
+test: lint build unit e2e
+
+## unit: go test for every package (includes config validation and the generate check)
+unit: build
+	$(GO) test -count=1 ./...
+
+## generate: regenerate cmd/otelcol-dynamo from builder-config.yaml
+generate:
+	$(GO) tool builder --config builder-config.yaml --skip-compilation --skip-get-modules
+	rm -f cmd/otelcol-dynamo/go.mod cmd/otelcol-dynamo/go.sum
+	gofmt -w cmd/otelcol-dynamo
+
+## lint: gofmt and go vet
+lint:
+	@out="$$(gofmt -l $(GOFILES))"; if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+## bench: component benchmarks side by side with their stock baselines
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## e2e: end-to-end tests against real trace and log stores
+e2e: build
+	@echo "e2e: no end-to-end tests yet"
+
+## fuzz: run each fuzz target for longer (FUZZTIME, default 1m)
+fuzz:
+	@echo "fuzz: no fuzz targets yet"
+
+## docker: build the container image (needs a Docker engine)
+docker:
+	docker build -t otelcol-dynamo:latest .
+
+clean:
+	rm -rf bin local-data
