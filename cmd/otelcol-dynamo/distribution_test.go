@@ -104,5 +104,5 @@ func TestComponentsListed(t *testing.T) {
 		"transform", "filter", "k8s_attributes", "tail_sampling"})
 	assert.Subset(t, names(got.Exporters), []string{"otlp_grpc", "otlp_http", "debug", "file", "load_balancing"})
 	assert.Subset(t, names(got.Extensions), []string{"health_check", "pprof", "zpages", "file_storage", "bearertokenauth"})
-	assert.Subset(t, names(got.Connectors), []string{"spanmetrics"})
+	assert.Subset(t, names(got.Connectors), []string{"span_metrics"})
 }
