@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -29,6 +30,9 @@ func collectorConfigs(t *testing.T) []string {
 		if ext := filepath.Ext(path); ext != ".yaml" && ext != ".yml" {
 			return nil
 		}
+		if strings.HasSuffix(path, ".overlay.yaml") {
+			return nil // validated merged over the gateway, below
+		}
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return err
@@ -48,10 +52,10 @@ func collectorConfigs(t *testing.T) []string {
 	return out
 }
 
-// ValidateConfig runs `otelcol-dynamo validate` on one configuration.
-func validateConfig(t *testing.T, bin, path string, env []string) {
+// validateConfig runs `otelcol-dynamo validate` on one configuration.
+func validateConfig(t *testing.T, bin, path string, env []string, extraArgs ...string) {
 	t.Helper()
-	cmd := exec.Command(bin, "validate", "--config", path)
+	cmd := exec.Command(bin, append([]string{"validate", "--config", path}, extraArgs...)...)
 	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s does not validate:\n%s", path, out)
@@ -62,6 +66,14 @@ func TestShippedConfigsValidate(t *testing.T) {
 	configs := collectorConfigs(t)
 	require.Contains(t, configs, filepath.Join(testutil.RepoRoot(t), "configs", "otelcol-dynamo.yaml"))
 	require.Contains(t, configs, filepath.Join(testutil.RepoRoot(t), "configs", "local.yaml"))
+	overlays, err := filepath.Glob(filepath.Join(testutil.RepoRoot(t), "configs", "*.overlay.yaml"))
+	require.NoError(t, err)
+	for _, overlay := range overlays {
+		t.Run(filepath.Base(overlay), func(t *testing.T) {
+			gateway := filepath.Join(testutil.RepoRoot(t), "configs", "otelcol-dynamo.yaml")
+			validateConfig(t, bin, gateway, nil, "--config", overlay)
+		})
+	}
 	for _, path := range configs {
 		rel := strings.TrimPrefix(path, testutil.RepoRoot(t)+"/")
 		t.Run(rel, func(t *testing.T) {
@@ -79,3 +91,5 @@ func TestShippedConfigsValidate(t *testing.T) {
 		})
 	}
 }
+
+func itoa(i int) string { return strconv.Itoa(i) }
