@@ -12,7 +12,7 @@ all: build
 
 ## build: compile the distribution into bin/otelcol-dynamo
 build:
-	$(GO) build -trimpath -o $(BIN) ./cmd/otelcol-dynamo
+	$(GO) build -o $(BIN) ./cmd/otelcol-dynamo
 
 ## run: build and run the collector on configs/local.yaml (no outside service needed)
 run: build
