@@ -1,0 +1,265 @@
+// Package parser turns one line of a Dynamo JSONL log into a pdata log record.
+//
+// JSON objects are walked byte by byte straight into the record (no
+// intermediate map, no reflection); JSON types are kept. Lines that are not a
+// JSON object become text records. The key mapping is documented in the
+// receiver's README and in Keys below.
+package parser // import "github.com/otelcol-dynamo/otelcol-dynamo/receiver/jsonlreceiver/internal/parser"
+
+import (
+	"bytes"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+)
+
+// Attribute names written by the parser.
+const (
+	// AttrCodeFilePath receives `file` (Rust) and `log.file` (Python).
+	AttrCodeFilePath = "code.file.path"
+	// AttrCodeLineNumber receives `line` (Rust) and `log.line` (Python).
+	AttrCodeLineNumber = "code.line.number"
+	// AttrTarget receives `target` (Rust module path) and `log.target`
+	// (Python); semantic conventions v1.40 have no code.* key for a module.
+	AttrTarget = "target"
+	// AttrText marks a record made from a line that is not a JSON object.
+	AttrText = "jsonl.text"
+)
+
+// Result describes what Parse met on a line.
+type Result uint8
+
+const (
+	// Empty means the line was empty or whitespace only: no record was written.
+	Empty Result = 1 << iota
+	// NonJSON means the line was not a JSON object and became a text record.
+	NonJSON
+	// Repaired means the line held invalid UTF-8, replaced with U+FFFD.
+	Repaired
+)
+
+// maxDepth bounds the nesting of JSON objects and arrays.
+const maxDepth = 64
+
+// Parser parses lines. It keeps scratch buffers, so one Parser must not be
+// used by two goroutines at once; its zero value is ready to use.
+type Parser struct {
+	scratch []byte
+}
+
+// Parse writes the record for line (without its line terminator) into lr,
+// which must be freshly created. It sets the timestamp only when the line
+// carries one; the caller sets the observed timestamp and any fallback time.
+func (p *Parser) Parse(line []byte, lr plog.LogRecord) Result {
+	if isBlank(line) {
+		return Empty
+	}
+	var res Result
+	if !utf8.Valid(line) {
+		line = bytes.ToValidUTF8(line, []byte("\uFFFD"))
+		res |= Repaired
+	}
+	if first := firstNonSpace(line); first < len(line) && line[first] == '{' {
+		d := decoder{b: line, i: first, scratch: p.scratch[:0]}
+		ok := d.record(lr)
+		p.scratch = d.scratch
+		if ok {
+			return res
+		}
+		resetRecord(lr)
+	}
+	if parseText(line, lr) {
+		return res | NonJSON
+	}
+	// Only escape sequences and blanks: nothing to keep.
+	resetRecord(lr)
+	return res | Empty
+}
+
+func resetRecord(lr plog.LogRecord) {
+	plog.NewLogRecord().MoveTo(lr)
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f' }
+
+func isBlank(b []byte) bool {
+	for _, c := range b {
+		if !isSpace(c) {
+			return false
+		}
+	}
+	return true
+}
+
+func firstNonSpace(b []byte) int {
+	i := 0
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	return i
+}
+
+// keySource is set for the source-location keys already taken from a
+// Python `log.*` key, so a Rust-style key met later does not overwrite it.
+type keySource uint8
+
+const (
+	pyFile keySource = 1 << iota
+	pyLine
+	pyTarget
+)
+
+// record walks one JSON object into lr. It returns false when the line is
+// not exactly one JSON object (trailing whitespace allowed).
+func (d *decoder) record(lr plog.LogRecord) bool {
+	if !d.consume('{') {
+		return false
+	}
+	attrs := lr.Attributes()
+	attrs.EnsureCapacity(24)
+	var py keySource
+	d.ws()
+	if d.peek() == '}' {
+		d.i++
+		return d.end()
+	}
+	for {
+		d.ws()
+		key, ok := d.str()
+		if !ok {
+			return false
+		}
+		d.ws()
+		if !d.consume(':') {
+			return false
+		}
+		d.ws()
+		switch string(key) {
+		case "time":
+			if s, isStr, ok := d.strValue(); isStr {
+				if !ok {
+					return false
+				}
+				if ts, ok := ParseTime(s); ok {
+					lr.SetTimestamp(pcommon.Timestamp(ts))
+				} else {
+					attrs.PutStr("time", string(s))
+				}
+			} else if !d.value(attrs.PutEmpty("time"), 0) {
+				return false
+			}
+		case "level":
+			if s, isStr, ok := d.strValue(); isStr {
+				if !ok {
+					return false
+				}
+				lr.SetSeverityText(string(s))
+				lr.SetSeverityNumber(Severity(s))
+			} else if !d.value(attrs.PutEmpty("level"), 0) {
+				return false
+			}
+		case "message":
+			if !d.value(lr.Body(), 0) {
+				return false
+			}
+		case "file":
+			if !d.sourceKey(attrs, AttrCodeFilePath, py&pyFile != 0) {
+				return false
+			}
+		case "log.file":
+			py |= pyFile
+			if !d.sourceKey(attrs, AttrCodeFilePath, false) {
+				return false
+			}
+		case "line":
+			if !d.sourceKey(attrs, AttrCodeLineNumber, py&pyLine != 0) {
+				return false
+			}
+		case "log.line":
+			py |= pyLine
+			if !d.sourceKey(attrs, AttrCodeLineNumber, false) {
+				return false
+			}
+		case "target":
+			if !d.sourceKey(attrs, AttrTarget, py&pyTarget != 0) {
+				return false
+			}
+		case "log.target":
+			py |= pyTarget
+			if !d.sourceKey(attrs, AttrTarget, false) {
+				return false
+			}
+		case "trace_id":
+			if s, isStr, ok := d.strValue(); isStr {
+				if !ok {
+					return false
+				}
+				var id pcommon.TraceID
+				if decodeHex(s, id[:]) && !id.IsEmpty() {
+					lr.SetTraceID(id)
+				} else {
+					attrs.PutStr("trace_id", string(s))
+				}
+			} else if !d.value(attrs.PutEmpty("trace_id"), 0) {
+				return false
+			}
+		case "span_id":
+			if s, isStr, ok := d.strValue(); isStr {
+				if !ok {
+					return false
+				}
+				var id pcommon.SpanID
+				if decodeHex(s, id[:]) && !id.IsEmpty() {
+					lr.SetSpanID(id)
+				} else {
+					attrs.PutStr("span_id", string(s))
+				}
+			} else if !d.value(attrs.PutEmpty("span_id"), 0) {
+				return false
+			}
+		case "trace_flags":
+			if s, isStr, ok := d.strValue(); isStr {
+				if !ok {
+					return false
+				}
+				var f [1]byte
+				if decodeHex(s, f[:]) {
+					lr.SetFlags(plog.LogRecordFlags(f[0]))
+				}
+				attrs.PutStr("trace_flags", string(s))
+			} else if !d.value(attrs.PutEmpty("trace_flags"), 0) {
+				return false
+			}
+		default:
+			if !d.value(attrs.PutEmpty(string(key)), 0) {
+				return false
+			}
+		}
+		d.ws()
+		switch d.peek() {
+		case ',':
+			d.i++
+		case '}':
+			d.i++
+			return d.end()
+		default:
+			return false
+		}
+	}
+}
+
+// sourceKey writes a source-location value under name unless skip is set
+// (a Python key already provided it), in which case the value is skipped.
+func (d *decoder) sourceKey(attrs pcommon.Map, name string, skip bool) bool {
+	if skip {
+		return d.value(pcommon.NewValueEmpty(), 0)
+	}
+	return d.value(attrs.PutEmpty(name), 0)
+}
+
+// end accepts only whitespace after the object.
+func (d *decoder) end() bool {
+	d.ws()
+	return d.i == len(d.b)
+}

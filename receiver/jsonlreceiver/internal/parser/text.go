@@ -1,0 +1,104 @@
+package parser // import "github.com/otelcol-dynamo/otelcol-dynamo/receiver/jsonlreceiver/internal/parser"
+
+import (
+	"bytes"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+)
+
+// parseText fills lr from a line that is not a JSON object: the body is the
+// line with ANSI escape sequences removed and trailing line-end characters
+// cut, a leading timestamp and level (in either order) set the record's time
+// and severity, and AttrText marks the record. It returns false when nothing
+// but escape sequences and whitespace remains.
+func parseText(line []byte, lr plog.LogRecord) bool {
+	text := StripANSI(line)
+	text = bytes.TrimRight(text, "\r\n")
+	if isBlank(text) {
+		return false
+	}
+	lr.Body().SetStr(string(text))
+	lr.Attributes().PutBool(AttrText, true)
+
+	rest := text[firstNonSpace(text):]
+	if ts, n, ok := parseTimePrefix(rest); ok {
+		lr.SetTimestamp(pcommon.Timestamp(ts))
+		rest = rest[n:]
+		rest = rest[firstNonSpace(rest):]
+	}
+	if word := leadingWord(rest); len(word) > 0 {
+		if sev := Severity(word); sev != plog.SeverityNumberUnspecified {
+			lr.SetSeverityNumber(sev)
+			lr.SetSeverityText(string(word))
+		}
+	}
+	return true
+}
+
+// leadingWord returns the leading run of ASCII letters of b, with one pair
+// of surrounding brackets allowed ("[ERROR]").
+func leadingWord(b []byte) []byte {
+	if len(b) > 0 && b[0] == '[' {
+		b = b[1:]
+	}
+	i := 0
+	for i < len(b) && ((b[i] >= 'A' && b[i] <= 'Z') || (b[i] >= 'a' && b[i] <= 'z')) {
+		i++
+	}
+	if i < len(b) {
+		switch b[i] {
+		case ' ', ':', ']', '\t':
+		default:
+			return nil
+		}
+	}
+	return b[:i]
+}
+
+// StripANSI removes ANSI escape sequences (CSI such as colours, OSC, and
+// two-byte escapes). It returns b itself when there is none.
+func StripANSI(b []byte) []byte {
+	first := bytes.IndexByte(b, 0x1b)
+	if first < 0 {
+		return b
+	}
+	out := make([]byte, 0, len(b))
+	out = append(out, b[:first]...)
+	for i := first; i < len(b); {
+		c := b[i]
+		if c != 0x1b {
+			out = append(out, c)
+			i++
+			continue
+		}
+		i++
+		if i >= len(b) {
+			break
+		}
+		switch b[i] {
+		case '[': // CSI: parameters and intermediates, then one final byte 0x40–0x7E
+			i++
+			for i < len(b) && (b[i] < 0x40 || b[i] > 0x7e) {
+				i++
+			}
+			i++
+		case ']': // OSC: up to BEL or ST (ESC \)
+			i++
+			for i < len(b) {
+				if b[i] == 0x07 {
+					i++
+					break
+				}
+				if b[i] == 0x1b && i+1 < len(b) && b[i+1] == '\\' {
+					i += 2
+					break
+				}
+				i++
+			}
+		default: // two-byte escape
+			i++
+		}
+	}
+	return out
+}
