@@ -81,7 +81,9 @@ func resetRecord(lr plog.LogRecord) {
 	plog.NewLogRecord().MoveTo(lr)
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f' }
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'
+}
 
 func isBlank(b []byte) bool {
 	for _, c := range b {

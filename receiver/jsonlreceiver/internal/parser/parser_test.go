@@ -149,7 +149,7 @@ func TestIDsThatAreNotTraceContext(t *testing.T) {
 		key  string
 		want any
 	}{
-		"decimal span id number": {`{"span_id":4242,"trace_id":77}`, "span_id", int64(4242)},
+		"decimal span id number":  {`{"span_id":4242,"trace_id":77}`, "span_id", int64(4242)},
 		"decimal trace id number": {`{"span_id":4242,"trace_id":77}`, "trace_id", int64(77)},
 		"trace id too short":      {`{"trace_id":"80196f3e3a6fdf06d23bb9ada378851"}`, "trace_id", "80196f3e3a6fdf06d23bb9ada378851"},
 		"trace id not hex":        {`{"trace_id":"80196f3e3a6fdf06d23bb9ada378851z"}`, "trace_id", "80196f3e3a6fdf06d23bb9ada378851z"},
