@@ -1,0 +1,308 @@
+package telemetrygen // import "github.com/otelcol-dynamo/otelcol-dynamo/internal/telemetrygen"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Config is one run of the generator.
+type Config struct {
+	// Generator shapes the requests.
+	Generator Options
+	// OTLP is where spans and log records go; an empty endpoint sends nothing
+	// over OTLP (JSONL files only).
+	OTLP SenderOptions
+	// JSONL is where JSONL lines go; an empty Dir writes none.
+	JSONL JSONLWriterOptions
+
+	// Rate is requests per second; 0 sends as fast as the receiver accepts.
+	Rate float64
+	// Requests stops the run after this many requests; Duration after this
+	// long. With neither, the run lasts until ctx ends.
+	Requests int
+	Duration time.Duration
+	// BatchRequests is how many requests share one export; 0 picks a tenth of
+	// a second's worth at the given rate (200 when flat out).
+	BatchRequests int
+	// RootDelay holds each batch's root spans back this long after their
+	// children, as Dynamo's batch exporter does with a root that closes last
+	// (they are always sent after their children and logs).
+	RootDelay time.Duration
+	// SendTimeout bounds the retries of one export; 0 means 30s.
+	SendTimeout time.Duration
+
+	// Progress, when set, is called every ProgressInterval (default 5s) and
+	// once at the end.
+	Progress         func(Progress)
+	ProgressInterval time.Duration
+}
+
+// Progress is a snapshot of a run.
+type Progress struct {
+	Elapsed    time.Duration
+	Requests   int
+	Spans      int
+	OTLPLogs   int
+	JSONLLines int
+	SendErrors int
+	Done       bool
+}
+
+// String is the progress line the command prints.
+func (p Progress) String() string {
+	rate := 0.0
+	if p.Elapsed > 0 {
+		rate = float64(p.Requests) / p.Elapsed.Seconds()
+	}
+	return fmt.Sprintf("%s: %d requests (%.0f/s), %d spans, %d OTLP log records, %d JSONL lines, %d send errors",
+		p.Elapsed.Round(time.Millisecond), p.Requests, rate, p.Spans, p.OTLPLogs, p.JSONLLines, p.SendErrors)
+}
+
+type runner struct {
+	cfg      Config
+	gen      *Generator
+	sender   Sender
+	jsonl    *JSONLWriter
+	manifest *Manifest
+	start    time.Time
+	pending  []pendingBatch
+}
+
+type pendingBatch struct {
+	due  time.Time
+	reqs []*Request
+}
+
+// Run generates requests, sends and writes them as cfg says, and returns the
+// manifest of what it did. It returns an error only for a run that could not
+// start or whose JSONL files could not be written; failed exports are counted
+// in the manifest (SendErrors, Unsent).
+func Run(ctx context.Context, cfg Config) (*Manifest, error) {
+	if cfg.OTLP.Endpoint == "" && cfg.JSONL.Dir == "" {
+		return nil, errors.New("nothing to do: neither an OTLP endpoint nor a JSONL directory is set")
+	}
+	if cfg.Rate < 0 {
+		return nil, errors.New("rate must not be negative")
+	}
+	if cfg.SendTimeout <= 0 {
+		cfg.SendTimeout = 30 * time.Second
+	}
+	if cfg.ProgressInterval <= 0 {
+		cfg.ProgressInterval = 5 * time.Second
+	}
+	if cfg.BatchRequests <= 0 {
+		cfg.BatchRequests = 200
+		if cfg.Rate > 0 {
+			cfg.BatchRequests = max(1, min(500, int(cfg.Rate/10)))
+		}
+	}
+	rn := &runner{cfg: cfg, gen: NewGenerator(cfg.Generator)}
+	opts := rn.gen.Options()
+	rn.manifest = &Manifest{Seed: opts.Seed, RequestIDPrefix: opts.RequestIDPrefix, Totals: newTotals()}
+	if cfg.OTLP.Endpoint != "" {
+		s, err := NewSender(cfg.OTLP)
+		if err != nil {
+			return nil, err
+		}
+		defer s.Close()
+		rn.sender = s
+		rn.manifest.Endpoint = cfg.OTLP.Endpoint
+		rn.manifest.Protocol = "grpc"
+		if cfg.OTLP.HTTP {
+			rn.manifest.Protocol = "http"
+		}
+	}
+	if cfg.JSONL.Dir != "" {
+		w, err := NewJSONLWriter(cfg.JSONL)
+		if err != nil {
+			return nil, err
+		}
+		rn.jsonl = w
+		rn.manifest.JSONLFormat = w.format
+	}
+	err := rn.loop(ctx)
+	if rn.jsonl != nil {
+		err = errors.Join(err, rn.jsonl.Close())
+		rn.manifest.JSONLFiles = rn.jsonl.Paths()
+	}
+	rn.manifest.Finished = time.Now().UTC()
+	rn.progress(true)
+	return rn.manifest, err
+}
+
+func (rn *runner) loop(ctx context.Context) error {
+	cfg := rn.cfg
+	rn.start = time.Now()
+	rn.manifest.Started = rn.start.UTC()
+	nextProgress := rn.start.Add(cfg.ProgressInterval)
+	generated := 0
+	for {
+		if cfg.Requests > 0 && generated >= cfg.Requests {
+			break
+		}
+		if cfg.Duration > 0 && time.Since(rn.start) >= cfg.Duration {
+			break
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		// How many requests are due now.
+		n := cfg.BatchRequests
+		if cfg.Rate > 0 {
+			due := int(time.Since(rn.start).Seconds()*cfg.Rate) + 1 - generated
+			if due <= 0 {
+				next := rn.start.Add(time.Duration(float64(generated) / cfg.Rate * float64(time.Second)))
+				rn.sleep(ctx, next)
+				if err := rn.sendPending(ctx, false); err != nil {
+					return err
+				}
+				continue
+			}
+			n = min(n, due)
+		}
+		if cfg.Requests > 0 {
+			n = min(n, cfg.Requests-generated)
+		}
+		batch := make([]*Request, n)
+		now := time.Now()
+		for i := range batch {
+			batch[i] = rn.gen.Next(now)
+		}
+		generated += n
+		if err := rn.emit(ctx, batch); err != nil {
+			return err
+		}
+		if err := rn.sendPending(ctx, false); err != nil {
+			return err
+		}
+		if cfg.Progress != nil && time.Now().After(nextProgress) {
+			rn.progress(false)
+			nextProgress = time.Now().Add(cfg.ProgressInterval)
+		}
+	}
+	// Roots still held back go out even when ctx has ended.
+	return rn.sendPending(context.WithoutCancel(ctx), true)
+}
+
+// sleep waits until t, the next held-back roots' due time, or ctx's end,
+// whichever comes first.
+func (rn *runner) sleep(ctx context.Context, t time.Time) {
+	if len(rn.pending) > 0 && rn.pending[0].due.Before(t) {
+		t = rn.pending[0].due
+	}
+	d := time.Until(t)
+	if d <= 0 {
+		return
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+	case <-timer.C:
+	}
+}
+
+// emit writes the batch's JSONL lines and sends its log records and child
+// spans; the root spans follow after RootDelay.
+func (rn *runner) emit(ctx context.Context, batch []*Request) error {
+	if rn.jsonl != nil {
+		for _, r := range batch {
+			for i := range r.JSONL {
+				if err := rn.jsonl.Write(&r.JSONL[i]); err != nil {
+					return fmt.Errorf("write JSONL: %w", err)
+				}
+			}
+		}
+		if err := rn.jsonl.Flush(); err != nil {
+			return fmt.Errorf("write JSONL: %w", err)
+		}
+	}
+	if rn.sender == nil {
+		rn.record(batch, false)
+		return nil
+	}
+	lb := NewLogsBuilder()
+	tb := NewTracesBuilder()
+	for _, r := range batch {
+		lb.Add(r)
+		tb.Add(r, ChildSpans)
+	}
+	var err error
+	if lb.Len() > 0 {
+		err = rn.send(ctx, func(ctx context.Context) error { return rn.sender.SendLogs(ctx, lb.Logs()) })
+	}
+	if err == nil && tb.Len() > 0 {
+		err = rn.send(ctx, func(ctx context.Context) error { return rn.sender.SendTraces(ctx, tb.Traces()) })
+	}
+	if err != nil {
+		rn.record(batch, true)
+		return nil
+	}
+	rn.pending = append(rn.pending, pendingBatch{due: time.Now().Add(rn.cfg.RootDelay), reqs: batch})
+	return nil
+}
+
+// sendPending sends the held-back roots that are due (all of them, waiting
+// for each, when all is set).
+func (rn *runner) sendPending(ctx context.Context, all bool) error {
+	for len(rn.pending) > 0 {
+		pb := rn.pending[0]
+		if wait := time.Until(pb.due); wait > 0 {
+			if !all {
+				return nil
+			}
+			rn.sleep(ctx, pb.due)
+		}
+		rn.pending = rn.pending[1:]
+		tb := NewTracesBuilder()
+		for _, r := range pb.reqs {
+			tb.Add(r, RootSpans)
+		}
+		err := rn.send(ctx, func(ctx context.Context) error { return rn.sender.SendTraces(ctx, tb.Traces()) })
+		rn.record(pb.reqs, err != nil)
+	}
+	return nil
+}
+
+func (rn *runner) send(ctx context.Context, f func(context.Context) error) error {
+	err := withRetry(ctx, rn.cfg.SendTimeout, f)
+	if err != nil {
+		rn.manifest.SendErrors++
+	}
+	return err
+}
+
+// record adds the batch to the manifest.
+func (rn *runner) record(batch []*Request, unsent bool) {
+	for _, r := range batch {
+		rec := recordOf(r)
+		rec.Unsent = unsent
+		if rn.sender == nil {
+			rec.Spans, rec.OTLPLogs = 0, 0
+			rec.SpansByService, rec.SpansByName = nil, nil
+		}
+		if rn.jsonl == nil {
+			rec.JSONLLines = 0
+		}
+		rn.manifest.Requests = append(rn.manifest.Requests, rec)
+		rn.manifest.Totals.add(rec, r)
+	}
+}
+
+func (rn *runner) progress(done bool) {
+	if rn.cfg.Progress == nil {
+		return
+	}
+	t := rn.manifest.Totals
+	rn.cfg.Progress(Progress{
+		Elapsed:    time.Since(rn.start),
+		Requests:   t.Requests,
+		Spans:      t.Spans,
+		OTLPLogs:   t.OTLPLogs,
+		JSONLLines: t.JSONLLines,
+		SendErrors: rn.manifest.SendErrors,
+		Done:       done,
+	})
+}

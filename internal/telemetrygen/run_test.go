@@ -1,0 +1,284 @@
+package telemetrygen
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/receiver/otlpreceiver"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+
+	"github.com/otelcol-dynamo/otelcol-dynamo/internal/testutil"
+)
+
+// sink is an in-process OTLP receiver (the collector's own) feeding
+// consumertest sinks.
+type sink struct {
+	grpc, http string
+	traces     *consumertest.TracesSink
+	logs       *consumertest.LogsSink
+}
+
+func startReceiver(t *testing.T) *sink {
+	t.Helper()
+	s := &sink{
+		grpc: testutil.FreeAddr(t), http: testutil.FreeAddr(t),
+		traces: new(consumertest.TracesSink), logs: new(consumertest.LogsSink),
+	}
+	f := otlpreceiver.NewFactory()
+	cfg := f.CreateDefaultConfig().(*otlpreceiver.Config)
+	cfg.Protocols.GRPC.GetOrInsertDefault().NetAddr.Endpoint = s.grpc
+	cfg.Protocols.HTTP.GetOrInsertDefault().ServerConfig.NetAddr.Endpoint = s.http
+	set := receivertest.NewNopSettings(f.Type())
+	tr, err := f.CreateTraces(context.Background(), set, cfg, s.traces)
+	require.NoError(t, err)
+	lr, err := f.CreateLogs(context.Background(), set, cfg, s.logs)
+	require.NoError(t, err)
+	require.NoError(t, tr.Start(context.Background(), componenttest.NewNopHost()))
+	require.NoError(t, lr.Start(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() {
+		assert.NoError(t, tr.Shutdown(context.Background()))
+		assert.NoError(t, lr.Shutdown(context.Background()))
+	})
+	return s
+}
+
+type received struct {
+	spans          int
+	spansByService map[string]int
+	spansByName    map[string]int
+	spansByTrace   map[string]int
+	xRequestID     map[string]string // trace id → x_request_id on the root
+	logs           int
+	logsByService  map[string]int
+	logsByTrace    map[string]int
+	// order of arrival: export index of each trace's root and last child
+	rootAt, lastChildAt map[string]int
+}
+
+func collect(s *sink) received {
+	r := received{
+		spansByService: map[string]int{}, spansByName: map[string]int{}, spansByTrace: map[string]int{},
+		xRequestID: map[string]string{}, logsByService: map[string]int{}, logsByTrace: map[string]int{},
+		rootAt: map[string]int{}, lastChildAt: map[string]int{},
+	}
+	for i, td := range s.traces.AllTraces() {
+		for j := 0; j < td.ResourceSpans().Len(); j++ {
+			rs := td.ResourceSpans().At(j)
+			svc, _ := rs.Resource().Attributes().Get("service.name")
+			for k := 0; k < rs.ScopeSpans().Len(); k++ {
+				spans := rs.ScopeSpans().At(k).Spans()
+				for l := 0; l < spans.Len(); l++ {
+					sp := spans.At(l)
+					tid := sp.TraceID().String()
+					r.spans++
+					r.spansByService[svc.Str()]++
+					r.spansByName[sp.Name()]++
+					r.spansByTrace[tid]++
+					if sp.ParentSpanID().IsEmpty() {
+						r.rootAt[tid] = i
+						if x, ok := sp.Attributes().Get("x_request_id"); ok {
+							r.xRequestID[tid] = x.Str()
+						}
+					} else {
+						r.lastChildAt[tid] = max(r.lastChildAt[tid], i)
+					}
+				}
+			}
+		}
+	}
+	for _, ld := range s.logs.AllLogs() {
+		for j := 0; j < ld.ResourceLogs().Len(); j++ {
+			rl := ld.ResourceLogs().At(j)
+			svc, _ := rl.Resource().Attributes().Get("service.name")
+			for k := 0; k < rl.ScopeLogs().Len(); k++ {
+				recs := rl.ScopeLogs().At(k).LogRecords()
+				for l := 0; l < recs.Len(); l++ {
+					r.logs++
+					r.logsByService[svc.Str()]++
+					r.logsByTrace[recs.At(l).TraceID().String()]++
+				}
+			}
+		}
+	}
+	return r
+}
+
+// TestRunManifestMatchesWhatArrived sends a mixed run through the collector's
+// own OTLP receiver, over gRPC and over HTTP, and checks the manifest against
+// what the receiver got: every count, per service, per span name and per trace.
+func TestRunManifestMatchesWhatArrived(t *testing.T) {
+	for _, http := range []bool{false, true} {
+		name := "grpc"
+		if http {
+			name = "http"
+		}
+		t.Run(name, func(t *testing.T) {
+			s := startReceiver(t)
+			endpoint := s.grpc
+			if http {
+				endpoint = "http://" + s.http
+			}
+			dir := t.TempDir()
+			m, err := Run(context.Background(), Config{
+				Generator: Options{Seed: 5, SystemShare: 0.1, FailureShare: 0.1, LogsPerRequest: 3, SpanEvents: true},
+				OTLP:      SenderOptions{Endpoint: endpoint, HTTP: http, Insecure: true},
+				JSONL:     JSONLWriterOptions{Dir: filepath.Join(dir, "logs"), Format: FormatCRI},
+				Requests:  120, BatchRequests: 25, RootDelay: 20 * time.Millisecond,
+			})
+			require.NoError(t, err)
+			require.Len(t, m.Requests, 120)
+			assert.Equal(t, name, m.Protocol)
+			assert.Zero(t, m.SendErrors)
+			assert.Zero(t, m.Totals.UnsentRequests)
+			for _, v := range Versions {
+				assert.Positive(t, m.Totals.RequestsByVersion[v], "the mix holds %s", v)
+			}
+			assert.Positive(t, m.Totals.SystemRequests)
+			assert.Positive(t, m.Totals.FailedRequests)
+
+			got := collect(s)
+			assert.Equal(t, m.Totals.Spans, got.spans)
+			assert.Equal(t, m.Totals.SpansByService, got.spansByService)
+			assert.Equal(t, m.Totals.SpansByName, got.spansByName)
+			assert.Equal(t, m.Totals.OTLPLogs, got.logs)
+			assert.Equal(t, m.Totals.OTLPLogsByService, got.logsByService)
+			assert.Positive(t, got.logs)
+			for _, rec := range m.Requests {
+				assert.Equal(t, rec.Spans, got.spansByTrace[rec.TraceID], "request %d (%s) spans", rec.Seq, rec.XRequestID)
+				assert.Equal(t, rec.OTLPLogs, got.logsByTrace[rec.TraceID], "request %d (%s) log records", rec.Seq, rec.XRequestID)
+				assert.Equal(t, rec.XRequestID, got.xRequestID[rec.TraceID])
+				if rec.Spans > 1 {
+					assert.Greater(t, got.rootAt[rec.TraceID], got.lastChildAt[rec.TraceID],
+						"request %d: the root span arrives after its children", rec.Seq)
+				}
+			}
+			assert.Len(t, got.spansByTrace, len(m.Requests), "no trace that the manifest does not list")
+
+			// The JSONL files hold exactly the manifest's lines.
+			lines := 0
+			for _, p := range m.JSONLFiles {
+				lines += len(readFiles(t, p))
+			}
+			assert.Equal(t, m.Totals.JSONLLines, lines)
+			perService := 0
+			for _, n := range m.Totals.JSONLLinesByService {
+				perService += n
+			}
+			assert.Equal(t, m.Totals.JSONLLines, perService)
+
+			// The manifest survives a round trip through its file.
+			path := filepath.Join(dir, "manifest.json")
+			require.NoError(t, m.WriteFile(path))
+			back, err := ReadManifest(path)
+			require.NoError(t, err)
+			assert.Equal(t, m.Totals, back.Totals)
+			assert.Equal(t, m.Requests, back.Requests)
+		})
+	}
+}
+
+func TestRunAtRateForDuration(t *testing.T) {
+	s := startReceiver(t)
+	var progress []Progress
+	start := time.Now()
+	m, err := Run(context.Background(), Config{
+		Generator: Options{Seed: 9},
+		OTLP:      SenderOptions{Endpoint: s.grpc, Insecure: true},
+		Rate:      100, Duration: 500 * time.Millisecond,
+		Progress: func(p Progress) { progress = append(progress, p) }, ProgressInterval: 100 * time.Millisecond,
+	})
+	require.NoError(t, err)
+	elapsed := time.Since(start)
+	// Paced, not flat out: never more than the rate allows in the time taken.
+	assert.LessOrEqual(t, len(m.Requests), int(elapsed.Seconds()*100)+1)
+	assert.Positive(t, len(m.Requests))
+	require.NotEmpty(t, progress)
+	last := progress[len(progress)-1]
+	assert.True(t, last.Done)
+	assert.Equal(t, len(m.Requests), last.Requests)
+	assert.Equal(t, m.Totals.Spans, collect(s).spans)
+}
+
+func TestRunStopsWithContext(t *testing.T) {
+	s := startReceiver(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var m *Manifest
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		m, err = Run(ctx, Config{Generator: Options{Seed: 4}, OTLP: SenderOptions{Endpoint: s.grpc, Insecure: true}, Rate: 50,
+			RootDelay: 50 * time.Millisecond})
+		done <- err
+	}()
+	testutil.Eventually(t, 10*time.Second, 10*time.Millisecond, func() error {
+		if s.traces.SpanCount() == 0 {
+			return assert.AnError
+		}
+		return nil
+	})
+	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
+	// Roots held back when the context ended were still sent.
+	got := collect(s)
+	assert.Equal(t, m.Totals.Spans, got.spans)
+	for _, rec := range m.Requests {
+		assert.Equal(t, rec.XRequestID, got.xRequestID[rec.TraceID])
+	}
+}
+
+func TestRunUnreachableEndpointIsCounted(t *testing.T) {
+	m, err := Run(context.Background(), Config{
+		Generator: Options{Seed: 2, LogsPerRequest: 2},
+		OTLP:      SenderOptions{Endpoint: testutil.FreeAddr(t), Insecure: true},
+		Requests:  10, BatchRequests: 5, SendTimeout: 300 * time.Millisecond,
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 2, m.SendErrors, "each batch's first export failed for good")
+	assert.Equal(t, 10, m.Totals.UnsentRequests)
+	assert.Zero(t, m.Totals.Spans)
+	assert.Zero(t, m.Totals.OTLPLogs)
+	for _, rec := range m.Requests {
+		assert.True(t, rec.Unsent)
+	}
+}
+
+func TestRunJSONLOnly(t *testing.T) {
+	dir := t.TempDir()
+	m, err := Run(context.Background(), Config{
+		Generator: Options{Seed: 8, Versions: []Version{VersionOld}},
+		JSONL:     JSONLWriterOptions{Dir: dir, Format: FormatDocker, RotateBytes: 8192},
+		Requests:  50,
+	})
+	require.NoError(t, err)
+	assert.Zero(t, m.Totals.Spans)
+	assert.Empty(t, m.Protocol)
+	assert.Equal(t, FormatDocker, m.JSONLFormat)
+	assert.Greater(t, len(m.JSONLFiles), 2, "rotation added files")
+	lines := 0
+	for _, p := range m.JSONLFiles {
+		lines += len(readFiles(t, p))
+	}
+	assert.Equal(t, m.Totals.JSONLLines, lines)
+	sum := 0
+	for _, rec := range m.Requests {
+		sum += rec.JSONLLines
+		assert.Zero(t, rec.Spans)
+	}
+	assert.Equal(t, lines, sum)
+}
+
+func TestRunRejectsNothingToDo(t *testing.T) {
+	_, err := Run(context.Background(), Config{Requests: 1})
+	assert.ErrorContains(t, err, "nothing to do")
+}
