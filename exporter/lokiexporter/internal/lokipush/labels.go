@@ -1,6 +1,10 @@
 package lokipush
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/otelcol-dynamo/otelcol-dynamo/internal/dynamo"
+)
 
 // SanitizeLabelName turns s into a valid Loki label name
 // ([a-zA-Z_][a-zA-Z0-9_]*): every other character becomes an underscore, and a
@@ -52,11 +56,14 @@ func isLabelChar(c byte, first bool) bool {
 // As labels they would create one Loki stream per request, which Loki refuses
 // or answers with degraded performance; they belong in structured metadata.
 var highCardinality = map[string]bool{
-	"x_request_id":        true,
-	"request_id":          true,
-	"x_dynamo_request_id": true,
-	"trace_id":            true,
-	"span_id":             true,
+	dynamo.XRequestID:                        true,
+	dynamo.RequestID:                         true,
+	dynamo.DynamoRequestID:                   true,
+	SanitizeLabelName(dynamo.ContextID):      true,
+	SanitizeLabelName(dynamo.GenAIRequestID): true,
+	"trace_id":                               true,
+	"span_id":                                true,
+	"parent_id":                              true,
 }
 
 // IsHighCardinality reports whether the attribute key or label name names a
