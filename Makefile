@@ -6,7 +6,7 @@ GOFILES  = $(shell git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -
 # Tests that run the collector binary use this one instead of building their own.
 export OTELCOL_DYNAMO_BIN := $(CURDIR)/$(BIN)
 
-.PHONY: all build run test unit generate lint bench e2e fuzz docker clean
+.PHONY: all build run test unit generate lint bench e2e fuzz docker k8s clean
 
 all: build
 
@@ -52,6 +52,10 @@ fuzz:
 ## docker: build the container image (needs a Docker engine)
 docker:
 	docker build -t otelcol-dynamo:latest .
+
+## k8s: regenerate the Kubernetes ConfigMaps (configs/k8s/configmaps.yaml) from configs/
+k8s:
+	$(GO) run ./internal/k8sgen/cmd/k8sgen
 
 clean:
 	rm -rf bin local-data
