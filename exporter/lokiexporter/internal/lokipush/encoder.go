@@ -195,6 +195,7 @@ func hashString(h uint64, s string) uint64 {
 // a timestamp nor an observed timestamp.
 func (e *Encoder) Group(ld plog.Logs, now time.Time) Result {
 	var res Result
+	var mem arena
 	byTenant := map[string]*Batch{}
 	values := make([]string, len(e.labels))
 	rls := ld.ResourceLogs()
@@ -261,7 +262,7 @@ func (e *Encoder) Group(ld plog.Logs, now time.Time) Result {
 				if allEmpty(values) {
 					res.Unlabelled++
 				}
-				s.Entries = append(s.Entries, e.entry(lr, resAttrs, now))
+				s.Entries = append(s.Entries, e.entry(&mem, lr, resAttrs, now))
 				batch.Entries++
 			}
 		}
@@ -330,7 +331,7 @@ func sortEntries(entries []push.Entry) {
 	}
 }
 
-func (e *Encoder) entry(lr plog.LogRecord, resAttrs pcommon.Map, now time.Time) push.Entry {
+func (e *Encoder) entry(mem *arena, lr plog.LogRecord, resAttrs pcommon.Map, now time.Time) push.Entry {
 	ent := push.Entry{Timestamp: Timestamp(lr, now)}
 	switch e.opts.LineFormat {
 	case LineJSON:
@@ -340,13 +341,17 @@ func (e *Encoder) entry(lr plog.LogRecord, resAttrs pcommon.Map, now time.Time) 
 	default:
 		ent.Line = bodyText(lr.Body())
 	}
+	if len(e.opts.StructuredMetadata) == 0 {
+		return ent
+	}
+	md := mem.labels(len(e.opts.StructuredMetadata))
 	for _, f := range e.opts.StructuredMetadata {
-		if v := fieldString(lr, resAttrs, f.Attribute); v != "" {
-			if ent.StructuredMetadata == nil {
-				ent.StructuredMetadata = make(push.LabelsAdapter, 0, len(e.opts.StructuredMetadata))
-			}
-			ent.StructuredMetadata = append(ent.StructuredMetadata, push.LabelAdapter{Name: f.Name, Value: v})
+		if v := metadataString(mem, lr, resAttrs, f.Attribute); v != "" {
+			md = append(md, push.LabelAdapter{Name: f.Name, Value: v})
 		}
+	}
+	if len(md) > 0 {
+		ent.StructuredMetadata = md
 	}
 	return ent
 }
@@ -450,6 +455,21 @@ func fieldString(lr plog.LogRecord, resAttrs pcommon.Map, key string) string {
 		return v.Str()
 	}
 	return v.AsString()
+}
+
+// metadataString is fieldString with the trace context written into mem.
+func metadataString(mem *arena, lr plog.LogRecord, resAttrs pcommon.Map, key string) string {
+	switch key {
+	case "trace_id":
+		if id := lr.TraceID(); !id.IsEmpty() {
+			return mem.hex(id[:])
+		}
+	case "span_id":
+		if id := lr.SpanID(); !id.IsEmpty() {
+			return mem.hex(id[:])
+		}
+	}
+	return fieldString(lr, resAttrs, key)
 }
 
 func bodyText(v pcommon.Value) string {
