@@ -28,7 +28,7 @@ func (a *arena) labels(n int) push.LabelsAdapter {
 	}
 	start := len(a.pairs)
 	a.pairs = a.pairs[:start+n]
-	return a.pairs[start:start:start+n]
+	return a.pairs[start : start : start+n]
 }
 
 // hex returns id in lowercase hex.
