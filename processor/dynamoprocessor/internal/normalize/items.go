@@ -1,0 +1,372 @@
+package normalize
+
+import (
+	"encoding/hex"
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/otelcol-dynamo/otelcol-dynamo/internal/dynamo"
+)
+
+// Semantic-convention keys written on the root http-request span.
+const (
+	HTTPRequestMethodKey      = "http.request.method"
+	URLPathKey                = "url.path"
+	NetworkProtocolVersionKey = "network.protocol.version"
+)
+
+// ResourceState carries what is known about one resource while its items are
+// normalized: the service name and the component identity, and whether an
+// item's component field is still needed to complete it.
+type ResourceState struct {
+	Service  string
+	identity dynamo.Identity
+	preset   bool // the resource already had dynamo.component
+	hint     dynamo.Identity
+}
+
+// BeginResource reads the resource's service name and derives its identity.
+func (n *Normalizer) BeginResource(res pcommon.Resource) ResourceState {
+	var rs ResourceState
+	attrs := res.Attributes()
+	if v, ok := attrs.Get("service.name"); ok && v.Type() == pcommon.ValueTypeStr {
+		rs.Service = v.Str()
+	}
+	if !n.s.Components {
+		rs.preset = true
+		return rs
+	}
+	if v, ok := attrs.Get(dynamo.ComponentAttribute); ok && v.Type() == pcommon.ValueTypeStr && v.Str() != "" {
+		rs.preset = true
+		return rs
+	}
+	rs.identity = n.idents.get(rs.Service)
+	return rs
+}
+
+func (rs *ResourceState) needsHint() bool {
+	return !rs.preset && (rs.identity.Component == "" || (rs.identity.Component == dynamo.ComponentWorker && rs.identity.Role == "")) &&
+		(rs.hint.Component == "" || rs.hint.Role == "")
+}
+
+// EndResource writes dynamo.component and dynamo.role on the resource when
+// they are known and not already set. It reports whether it changed anything.
+func (n *Normalizer) EndResource(rs *ResourceState, res pcommon.Resource) bool {
+	if rs.preset {
+		return false
+	}
+	id := rs.identity
+	if id.Component == "" {
+		id.Component = rs.hint.Component
+	}
+	if id.Component == dynamo.ComponentWorker && id.Role == "" {
+		id.Role = rs.hint.Role
+	}
+	if id.Component == "" {
+		return false
+	}
+	attrs := res.Attributes()
+	attrs.PutStr(dynamo.ComponentAttribute, id.Component)
+	if id.Role != "" {
+		if _, ok := attrs.Get(dynamo.RoleAttribute); !ok {
+			attrs.PutStr(dynamo.RoleAttribute, id.Role)
+		}
+	}
+	return true
+}
+
+func (n *Normalizer) learnHint(rs *ResourceState, attrs pcommon.Map, mask uint32) {
+	if mask&hasComponent != 0 && rs.hint.Component == "" {
+		if v, ok := attrs.Get(dynamo.ComponentField); ok && v.Type() == pcommon.ValueTypeStr {
+			h := dynamo.IdentityFromComponentField(v.Str())
+			rs.hint.Component = h.Component
+			if rs.hint.Role == "" {
+				rs.hint.Role = h.Role
+			}
+		}
+	}
+	if mask&hasDisaggRole != 0 && rs.hint.Role == "" {
+		if v, ok := attrs.Get(dynamo.DisaggRoleField); ok && v.Type() == pcommon.ValueTypeStr {
+			rs.hint.Role = dynamo.RoleFromDisaggRole(v.Str())
+			if rs.hint.Role != "" && rs.hint.Component == "" {
+				rs.hint.Component = dynamo.ComponentWorker
+			}
+		}
+	}
+}
+
+// SpanResult is what Span found out about one span.
+type SpanResult struct {
+	// XRequestID is the caller's request id on the span after the rules, ""
+	// if it has none.
+	XRequestID string
+	// Drop is true for a system-endpoint span when those are dropped.
+	Drop bool
+	// Changed is true when a rule changed the span.
+	Changed bool
+}
+
+// Span applies every rule to one span of the resource rs describes.
+func (n *Normalizer) Span(rs *ResourceState, span ptrace.Span, st *Stats) SpanResult {
+	var res SpanResult
+	attrs := span.Attributes()
+	mask, changed := n.scan(attrs, st)
+	if rs.needsHint() {
+		n.learnHint(rs, attrs, mask)
+	}
+	if n.s.RequestIDs {
+		var c bool
+		res.XRequestID, c = n.requestIDs(attrs, mask, st)
+		changed = changed || c
+	} else if mask&hasXRID != 0 {
+		v, _ := attrs.Get(dynamo.XRequestID)
+		res.XRequestID, _ = idString(v)
+	}
+
+	name := span.Name()
+	orig := name
+	for _, r := range n.s.Rules {
+		if r.Pattern.MatchString(name) {
+			name = r.Pattern.ReplaceAllString(name, r.Replacement)
+		}
+	}
+	if n.s.Canonicalize {
+		name, _ = dynamo.CanonicalSpanName(name)
+	}
+	system := false
+	if name == dynamo.SpanHTTPRequest {
+		if n.s.HTTPSemantics && span.ParentSpanID().IsEmpty() && n.httpSemantics(span, attrs, mask) {
+			changed = true
+		}
+		if n.s.System != SystemKeep && isSystemSpan(attrs, mask) {
+			system = true
+			if n.s.System == SystemDrop {
+				st.SystemDropped++
+				res.Drop = true
+				return res
+			}
+			name = n.s.SystemSpanName
+			st.SystemRenamed++
+		}
+	}
+	if n.s.Status && mask&(hasStatusCode|hasErrorType|hasOutcome) != 0 && setStatus(span, attrs, mask) {
+		changed = true
+	}
+	if n.s.Template && !system {
+		if t, ok := Template(name); ok {
+			name = t
+			st.Templated++
+		}
+	}
+	if n.s.MaxNamesPerSvc > 0 && !system && !dynamo.IsKnownSpanName(name) && !n.limiter.admit(rs.Service, name) {
+		attrs.PutStr(OriginalSpanNameAttribute, name)
+		name = n.s.OverflowSpanName
+		st.Overflow++
+	}
+	if name != orig {
+		span.SetName(name)
+		changed = true
+	}
+	if changed {
+		st.Changed++
+	}
+	res.Changed = changed
+	return res
+}
+
+func isSystemSpan(attrs pcommon.Map, mask uint32) bool {
+	if mask&hasURI != 0 {
+		if v, ok := attrs.Get(dynamo.URIField); ok && v.Type() == pcommon.ValueTypeStr {
+			return dynamo.IsSystemEndpoint(v.Str())
+		}
+	}
+	if v, ok := attrs.Get(URLPathKey); ok && v.Type() == pcommon.ValueTypeStr {
+		return dynamo.IsSystemEndpoint(v.Str())
+	}
+	return false
+}
+
+// httpSemantics gives the root http-request span kind SERVER and the HTTP
+// semantic-convention attributes from Dynamo's method, uri and version. It
+// leaves attributes that are already there alone.
+func (n *Normalizer) httpSemantics(span ptrace.Span, attrs pcommon.Map, mask uint32) bool {
+	changed := false
+	if k := span.Kind(); k == ptrace.SpanKindUnspecified || k == ptrace.SpanKindInternal {
+		span.SetKind(ptrace.SpanKindServer)
+		changed = true
+	}
+	if mask&hasMethod != 0 {
+		if _, ok := attrs.Get(HTTPRequestMethodKey); !ok {
+			if v, ok := attrs.Get(dynamo.MethodField); ok && v.Type() == pcommon.ValueTypeStr {
+				attrs.PutStr(HTTPRequestMethodKey, v.Str())
+				changed = true
+			}
+		}
+	}
+	if mask&hasURI != 0 {
+		if _, ok := attrs.Get(URLPathKey); !ok {
+			if v, ok := attrs.Get(dynamo.URIField); ok && v.Type() == pcommon.ValueTypeStr {
+				attrs.PutStr(URLPathKey, uriPath(v.Str()))
+				changed = true
+			}
+		}
+	}
+	if mask&hasVersion != 0 {
+		if _, ok := attrs.Get(NetworkProtocolVersionKey); !ok {
+			if v, ok := attrs.Get(dynamo.VersionField); ok && v.Type() == pcommon.ValueTypeStr {
+				if pv := protocolVersion(v.Str()); pv != "" {
+					attrs.PutStr(NetworkProtocolVersionKey, pv)
+					changed = true
+				}
+			}
+		}
+	}
+	return changed
+}
+
+// uriPath returns the path of a request URI: no query string, no fragment,
+// no scheme and host.
+func uriPath(uri string) string {
+	if i := strings.IndexAny(uri, "?#"); i >= 0 {
+		uri = uri[:i]
+	}
+	if i := strings.Index(uri, "://"); i >= 0 {
+		rest := uri[i+3:]
+		if j := strings.IndexByte(rest, '/'); j >= 0 {
+			return rest[j:]
+		}
+		return "/"
+	}
+	return uri
+}
+
+// protocolVersion turns Dynamo's version field (HTTP/1.1, HTTP/2.0) into the
+// semantic-convention value (1.1, 2).
+func protocolVersion(v string) string {
+	if len(v) >= 5 && strings.EqualFold(v[:5], "HTTP/") {
+		v = v[5:]
+	}
+	switch v {
+	case "2.0":
+		return "2"
+	case "3.0":
+		return "3"
+	}
+	return v
+}
+
+// setStatus makes the span's status ERROR where Dynamo recorded a failure:
+// otel.status_code=error, an error.type, or a request.outcome other than
+// success and cancelled. A span that already has a status keeps it.
+func setStatus(span ptrace.Span, attrs pcommon.Map, mask uint32) bool {
+	status := span.Status()
+	if status.Code() != ptrace.StatusCodeUnset {
+		return false
+	}
+	desc, failed := "", false
+	if mask&hasOutcome != 0 {
+		if v, ok := attrs.Get(dynamo.OutcomeField); ok {
+			o := v.AsString()
+			if o != "" && !strings.EqualFold(o, dynamo.OutcomeSuccess) && !strings.EqualFold(o, dynamo.OutcomeCancelled) {
+				desc, failed = o, true
+			}
+		}
+	}
+	if mask&hasErrorType != 0 {
+		if v, ok := attrs.Get(dynamo.ErrorTypeField); ok {
+			failed = true
+			if desc == "" {
+				desc = v.AsString()
+			}
+		}
+	}
+	if mask&hasStatusCode != 0 {
+		if v, ok := attrs.Get(dynamo.OtelStatusCodeField); ok && strings.EqualFold(v.AsString(), "error") {
+			failed = true
+			if desc == "" {
+				if d, ok := attrs.Get(dynamo.OtelStatusDescriptionField); ok {
+					desc = d.AsString()
+				}
+			}
+		}
+	}
+	if !failed {
+		return false
+	}
+	status.SetCode(ptrace.StatusCodeError)
+	status.SetMessage(desc)
+	return true
+}
+
+// LogResult is what LogRecord found out about one log record.
+type LogResult struct {
+	// XRequestID is the caller's request id on the record after the rules.
+	XRequestID string
+	// Changed is true when a rule changed the record.
+	Changed bool
+}
+
+// LogRecord applies the request-id, numeric-field and component rules to one
+// log record. A record without a trace context that carries Dynamo's JSONL
+// trace_id and span_id fields gets them as its trace context.
+func (n *Normalizer) LogRecord(rs *ResourceState, lr plog.LogRecord, st *Stats) LogResult {
+	var res LogResult
+	attrs := lr.Attributes()
+	mask, changed := n.scan(attrs, st)
+	if rs.needsHint() {
+		n.learnHint(rs, attrs, mask)
+	}
+	if n.s.RequestIDs {
+		var c bool
+		res.XRequestID, c = n.requestIDs(attrs, mask, st)
+		changed = changed || c
+	} else if mask&hasXRID != 0 {
+		v, _ := attrs.Get(dynamo.XRequestID)
+		res.XRequestID, _ = idString(v)
+	}
+	if mask&hasTraceIDField != 0 && lr.TraceID().IsEmpty() {
+		if tid, ok := traceIDField(attrs); ok {
+			lr.SetTraceID(tid)
+			if mask&hasSpanIDField != 0 {
+				if sid, ok := spanIDField(attrs); ok {
+					lr.SetSpanID(sid)
+				}
+			}
+			changed = true
+		}
+	}
+	if changed {
+		st.Changed++
+	}
+	res.Changed = changed
+	return res
+}
+
+// traceIDField parses a JSONL trace_id (32 lowercase hex). Dynamo's fallback
+// ids (decimal, when the trace context is missing) are not trace ids.
+func traceIDField(attrs pcommon.Map) (pcommon.TraceID, bool) {
+	var tid pcommon.TraceID
+	v, ok := attrs.Get(dynamo.TraceIDField)
+	if !ok || v.Type() != pcommon.ValueTypeStr || len(v.Str()) != 32 {
+		return tid, false
+	}
+	if _, err := hex.Decode(tid[:], []byte(v.Str())); err != nil || tid.IsEmpty() {
+		return pcommon.TraceID{}, false
+	}
+	return tid, true
+}
+
+func spanIDField(attrs pcommon.Map) (pcommon.SpanID, bool) {
+	var sid pcommon.SpanID
+	v, ok := attrs.Get(dynamo.SpanIDField)
+	if !ok || v.Type() != pcommon.ValueTypeStr || len(v.Str()) != 16 {
+		return sid, false
+	}
+	if _, err := hex.Decode(sid[:], []byte(v.Str())); err != nil || sid.IsEmpty() {
+		return pcommon.SpanID{}, false
+	}
+	return sid, true
+}

@@ -1,0 +1,143 @@
+// Package normalize holds the per-item rules of the dynamo processor: request
+// ids, span names, HTTP semantics, span status, numeric fields and the
+// component identity of a resource. Every rule reads the Dynamo-specific
+// tables of internal/dynamo. The rules are pure functions of one item (plus
+// the per-service span-name limiter); propagation across a trace lives in the
+// propagate package.
+package normalize // import "github.com/otelcol-dynamo/otelcol-dynamo/processor/dynamoprocessor/internal/normalize"
+
+import (
+	"regexp"
+
+	"github.com/otelcol-dynamo/otelcol-dynamo/internal/dynamo"
+)
+
+// SystemAction says what happens to http-request spans of system endpoints.
+type SystemAction int
+
+const (
+	// SystemRename gives them the system span name.
+	SystemRename SystemAction = iota
+	// SystemDrop removes them.
+	SystemDrop
+	// SystemKeep leaves them as they are.
+	SystemKeep
+)
+
+// Rule is a user span-name rule: names that Pattern matches are rewritten
+// with Replacement (regexp.ReplaceAllString syntax, $1 for groups).
+type Rule struct {
+	Pattern     *regexp.Regexp
+	Replacement string
+}
+
+// ServiceMapping assigns an identity to the service names Pattern matches.
+// It overrides the built-in service-name patterns.
+type ServiceMapping struct {
+	Pattern  *regexp.Regexp
+	Identity dynamo.Identity
+}
+
+// Settings configure a Normalizer. The zero value does nothing; Defaults
+// returns what the processor's default configuration does.
+type Settings struct {
+	// ExtraXRequestIDAliases are consulted after dynamo.XRequestIDAliases.
+	ExtraXRequestIDAliases []string
+	// RemoveAliases removes alias keys (and x_dynamo_request_id) once their
+	// value is under the canonical key.
+	RemoveAliases bool
+	// RequestIDs turns the request-id rules on.
+	RequestIDs bool
+
+	Rules            []Rule
+	Canonicalize     bool
+	Template         bool
+	System           SystemAction
+	SystemSpanName   string
+	MaxNamesPerSvc   int // 0: no limit
+	OverflowSpanName string
+
+	HTTPSemantics bool
+	Status        bool
+
+	Components      bool
+	ServiceMappings []ServiceMapping
+
+	Numeric bool
+	// ExtraNumericFields are added to (and override) dynamo.NumericFields.
+	ExtraNumericFields map[string]dynamo.NumberKind
+}
+
+// Defaults returns the settings of the processor's default configuration.
+func Defaults() Settings {
+	return Settings{
+		RemoveAliases:    true,
+		RequestIDs:       true,
+		Canonicalize:     true,
+		Template:         true,
+		System:           SystemRename,
+		SystemSpanName:   dynamo.SystemSpanName,
+		MaxNamesPerSvc:   1000,
+		OverflowSpanName: "span_name_overflow",
+		HTTPSemantics:    true,
+		Status:           true,
+		Components:       true,
+		Numeric:          true,
+	}
+}
+
+// OriginalSpanNameAttribute keeps a span's name when the per-service limit
+// replaced it with the overflow name.
+const OriginalSpanNameAttribute = "dynamo.original_span_name"
+
+// Stats counts what the rules did to one batch. The processor adds them to its
+// self-telemetry once per batch.
+type Stats struct {
+	Changed       int64 // items changed in any way
+	Templated     int64 // span names templated
+	Overflow      int64 // span names replaced by the overflow name
+	SystemRenamed int64
+	SystemDropped int64
+	// Unconverted counts attribute values left as they are because their type
+	// or content did not fit the rule, by reason.
+	NotANumber     int64
+	OutOfRange     int64
+	UnexpectedType int64
+}
+
+// Normalizer applies the rules. It is safe for concurrent use.
+type Normalizer struct {
+	s        Settings
+	aliases  []string
+	numeric  map[string]dynamo.NumberKind
+	numMinL  int
+	numMaxL  int
+	numFirst [256]bool
+	limiter  *nameLimiter
+	idents   *identityCache
+}
+
+// New returns a Normalizer for s.
+func New(s Settings) *Normalizer {
+	n := &Normalizer{s: s}
+	n.aliases = append(append([]string(nil), dynamo.XRequestIDAliases...), s.ExtraXRequestIDAliases...)
+	n.numeric = make(map[string]dynamo.NumberKind, len(dynamo.NumericFields)+len(s.ExtraNumericFields))
+	for k, v := range dynamo.NumericFields {
+		n.numeric[k] = v
+	}
+	for k, v := range s.ExtraNumericFields {
+		n.numeric[k] = v
+	}
+	n.numMinL = 1 << 30
+	for k := range n.numeric {
+		if len(k) == 0 {
+			continue
+		}
+		n.numFirst[k[0]] = true
+		n.numMinL = min(n.numMinL, len(k))
+		n.numMaxL = max(n.numMaxL, len(k))
+	}
+	n.limiter = newNameLimiter(s.MaxNamesPerSvc)
+	n.idents = newIdentityCache(s.ServiceMappings)
+	return n
+}

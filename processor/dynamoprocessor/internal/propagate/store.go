@@ -1,0 +1,475 @@
+// Package propagate carries a trace's caller request id (x_request_id) to the
+// spans and log records of the same trace that lack it.
+//
+// A Store remembers, per trace id, the request id learned from any span or
+// log record of the trace (bounded in number and in age), or that the trace
+// has none (its root span arrived without one). Items of a trace whose id is
+// not yet known are held, in memory, for up to Config.Wait; they are released
+// as soon as the id is learned (from either signal), at once when the trace's
+// root arrives without an id, unchanged when the wait is over, unchanged when
+// the held buffer is full (oldest first), and unchanged when their owner shuts
+// down. Releases happen on the Store's own goroutine, driven by a ticker and
+// by a wake-up when something becomes ready, and are handed to the owner that
+// held them.
+//
+// The Store does not know what it holds: the processor gives it opaque chunks
+// (one trace's items from one batch) and gets them back, with the reason and,
+// when learned, the request id to annotate them with.
+package propagate // import "github.com/otelcol-dynamo/otelcol-dynamo/processor/dynamoprocessor/internal/propagate"
+
+import (
+	"container/list"
+	"context"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// Config bounds a Store.
+type Config struct {
+	// Wait is how long items of a trace whose request id is unknown are held.
+	// Zero disables holding: such items pass at once, unchanged.
+	Wait time.Duration
+	// MaxHeldItems bounds the items held at once.
+	MaxHeldItems int
+	// MaxTraces bounds the trace ids remembered; the oldest is forgotten first.
+	MaxTraces int
+	// TraceTTL is how long a trace id is remembered.
+	TraceTTL time.Duration
+}
+
+// State is what a Store knows about a trace's request id.
+type State int
+
+const (
+	// Unknown: nothing learned yet.
+	Unknown State = iota
+	// Known: the trace's request id is known.
+	Known
+	// None: the trace's root arrived without a request id.
+	None
+)
+
+// Reason tells why a chunk was released.
+type Reason int
+
+const (
+	// ReasonRequestID: the trace's request id was learned; the chunk is to be
+	// annotated with Chunk.XRequestID.
+	ReasonRequestID Reason = iota
+	// ReasonNoRequestID: the trace's root arrived without a request id.
+	ReasonNoRequestID
+	// ReasonTimeout: the wait was over.
+	ReasonTimeout
+	// ReasonOverflow: the held buffer was full.
+	ReasonOverflow
+	// ReasonShutdown: the owner shut down.
+	ReasonShutdown
+)
+
+// String returns the reason as the self-telemetry attribute spells it.
+func (r Reason) String() string {
+	switch r {
+	case ReasonRequestID:
+		return "request_id"
+	case ReasonNoRequestID:
+		return "no_request_id"
+	case ReasonTimeout:
+		return "timeout"
+	case ReasonOverflow:
+		return "overflow"
+	case ReasonShutdown:
+		return "shutdown"
+	}
+	return "unknown"
+}
+
+// Chunk is one trace's held items from one batch of one owner.
+type Chunk struct {
+	TraceID pcommon.TraceID
+	// Data is what the owner holds (ptrace.Traces, plog.Logs…).
+	Data any
+	// Items is the number of spans or log records in Data.
+	Items int
+	// Reason is why the chunk was released.
+	Reason Reason
+	// XRequestID is the request id to annotate the items with (ReasonRequestID
+	// only).
+	XRequestID string
+
+	owner    *Owner
+	deadline time.Time
+	elem     *list.Element
+}
+
+// DeliverFunc receives released chunks of one owner, oldest first. It runs on
+// the Store's goroutine (or in Unregister) and must not call back into the
+// Store.
+type DeliverFunc func(ctx context.Context, chunks []*Chunk)
+
+// Owner is one processor instance (one pipeline) that holds items.
+type Owner struct {
+	deliver  DeliverFunc
+	closed   bool
+	inflight sync.WaitGroup
+}
+
+type idEntry struct {
+	tid   pcommon.TraceID
+	xrid  string
+	none  bool
+	added time.Time
+	elem  *list.Element
+}
+
+// Store is the shared knowledge of one dynamo processor: every pipeline the
+// processor is in uses the same Store.
+type Store struct {
+	cfg  Config
+	tick time.Duration
+
+	mu      sync.Mutex
+	ids     map[pcommon.TraceID]*idEntry
+	idOrder list.List // *idEntry, oldest first
+	pending map[pcommon.TraceID][]*Chunk
+	fifo    list.List // *Chunk still pending, oldest first
+	ready   []*Chunk
+	held    int // items pending (not those ready and on their way out)
+
+	wake   chan struct{}
+	stop   chan struct{}
+	done   chan struct{}
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// New returns a Store; Start starts its goroutine.
+func New(cfg Config) *Store {
+	tick := cfg.Wait / 10
+	tick = max(tick, time.Millisecond)
+	tick = min(tick, 100*time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Store{
+		cfg:     cfg,
+		tick:    tick,
+		ids:     map[pcommon.TraceID]*idEntry{},
+		pending: map[pcommon.TraceID][]*Chunk{},
+		wake:    make(chan struct{}, 1),
+		ctx:     ctx,
+		cancel:  cancel,
+	}
+}
+
+// Start starts the releasing goroutine.
+func (s *Store) Start() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stop != nil {
+		return
+	}
+	s.stop = make(chan struct{})
+	s.done = make(chan struct{})
+	go s.run(s.stop, s.done)
+}
+
+// Stop stops the releasing goroutine. Owners unregister first, so nothing
+// is held any more.
+func (s *Store) Stop() {
+	s.mu.Lock()
+	stop, done := s.stop, s.done
+	s.stop = nil
+	s.mu.Unlock()
+	if stop == nil {
+		return
+	}
+	close(stop)
+	<-done
+	s.cancel()
+}
+
+// Register adds an owner whose released chunks go to deliver.
+func (s *Store) Register(deliver DeliverFunc) *Owner {
+	return &Owner{deliver: deliver}
+}
+
+// Unregister releases every chunk the owner holds (pending chunks with
+// ReasonShutdown, chunks already released with their reason) through its
+// DeliverFunc, waits for deliveries in flight, and accepts no more chunks
+// from it.
+func (s *Store) Unregister(ctx context.Context, o *Owner) {
+	s.mu.Lock()
+	o.closed = true
+	var mine []*Chunk
+	for e := s.fifo.Front(); e != nil; {
+		next := e.Next()
+		c := e.Value.(*Chunk)
+		if c.owner == o {
+			s.removePending(c)
+			c.Reason = ReasonShutdown
+			mine = append(mine, c)
+		}
+		e = next
+	}
+	kept := s.ready[:0]
+	var readyMine []*Chunk
+	for _, c := range s.ready {
+		if c.owner == o {
+			readyMine = append(readyMine, c)
+		} else {
+			kept = append(kept, c)
+		}
+	}
+	clear(s.ready[len(kept):])
+	s.ready = kept
+	s.mu.Unlock()
+
+	o.inflight.Wait()
+	if len(readyMine) > 0 {
+		o.deliver(ctx, readyMine)
+	}
+	if len(mine) > 0 {
+		o.deliver(ctx, mine)
+	}
+}
+
+// Held returns the number of items held (not counting those released and on
+// their way to the next consumer).
+func (s *Store) Held() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.held
+}
+
+// Traces returns the number of trace ids remembered.
+func (s *Store) Traces() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.ids)
+}
+
+// Txn is one batch's access to the Store, under its lock: learn first, then
+// look up and hold. End releases the lock.
+type Txn struct {
+	s     *Store
+	now   time.Time
+	woken bool
+}
+
+// Begin locks the Store for one batch.
+func (s *Store) Begin() Txn {
+	s.mu.Lock()
+	return Txn{s: s, now: time.Now()}
+}
+
+// End unlocks the Store and wakes the releasing goroutine if something became
+// ready.
+func (t *Txn) End() {
+	ready := len(t.s.ready) > 0
+	t.s.mu.Unlock()
+	if ready && t.woken {
+		select {
+		case t.s.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Learn records the trace's request id. The first id learned for a trace
+// stays. Chunks held for the trace become ready, to be annotated with it.
+func (t *Txn) Learn(tid pcommon.TraceID, xrid string) {
+	s := t.s
+	e := s.ids[tid]
+	switch {
+	case e == nil:
+		s.insertID(tid, xrid, false, t.now)
+	case e.none:
+		e.none, e.xrid = false, xrid
+	default:
+		if !t.expired(e) {
+			return
+		}
+		e.xrid, e.added = xrid, t.now
+		s.idOrder.MoveToBack(e.elem)
+	}
+	t.releaseTrace(tid, ReasonRequestID, xrid)
+}
+
+// LearnNone records that the trace's root arrived without a request id, unless
+// an id is already known. Chunks held for the trace become ready, unchanged.
+func (t *Txn) LearnNone(tid pcommon.TraceID) {
+	s := t.s
+	if e := s.ids[tid]; e != nil && !t.expired(e) {
+		return
+	} else if e != nil {
+		s.removeID(e)
+	}
+	s.insertID(tid, "", true, t.now)
+	t.releaseTrace(tid, ReasonNoRequestID, "")
+}
+
+// Lookup returns what is known about the trace's request id.
+func (t *Txn) Lookup(tid pcommon.TraceID) (string, State) {
+	e := t.s.ids[tid]
+	if e == nil || t.expired(e) {
+		return "", Unknown
+	}
+	if e.none {
+		return "", None
+	}
+	return e.xrid, Known
+}
+
+// Hold keeps data (items spans or log records of trace tid) for up to the
+// wait. It returns false when holding is off, the owner is shutting down, or
+// the items do not fit even after the oldest held chunks are released
+// (ReasonOverflow) to make room; the caller then passes them on unchanged.
+func (t *Txn) Hold(o *Owner, tid pcommon.TraceID, data any, items int) bool {
+	s := t.s
+	if s.cfg.Wait <= 0 || o.closed || items > s.cfg.MaxHeldItems {
+		return false
+	}
+	for s.held+items > s.cfg.MaxHeldItems {
+		front := s.fifo.Front()
+		if front == nil {
+			return false
+		}
+		c := front.Value.(*Chunk)
+		s.removePending(c)
+		c.Reason = ReasonOverflow
+		s.ready = append(s.ready, c)
+		t.woken = true
+	}
+	c := &Chunk{TraceID: tid, Data: data, Items: items, owner: o, deadline: t.now.Add(s.cfg.Wait)}
+	c.elem = s.fifo.PushBack(c)
+	s.pending[tid] = append(s.pending[tid], c)
+	s.held += items
+	return true
+}
+
+func (t *Txn) expired(e *idEntry) bool {
+	return t.s.cfg.TraceTTL > 0 && t.now.Sub(e.added) >= t.s.cfg.TraceTTL
+}
+
+func (t *Txn) releaseTrace(tid pcommon.TraceID, reason Reason, xrid string) {
+	s := t.s
+	chunks, ok := s.pending[tid]
+	if !ok {
+		return
+	}
+	delete(s.pending, tid)
+	for _, c := range chunks {
+		s.fifo.Remove(c.elem)
+		c.elem = nil
+		s.held -= c.Items
+		c.Reason, c.XRequestID = reason, xrid
+		s.ready = append(s.ready, c)
+	}
+	t.woken = true
+}
+
+func (s *Store) insertID(tid pcommon.TraceID, xrid string, none bool, now time.Time) {
+	for s.cfg.MaxTraces > 0 && len(s.ids) >= s.cfg.MaxTraces {
+		s.removeID(s.idOrder.Front().Value.(*idEntry))
+	}
+	e := &idEntry{tid: tid, xrid: xrid, none: none, added: now}
+	e.elem = s.idOrder.PushBack(e)
+	s.ids[tid] = e
+}
+
+func (s *Store) removeID(e *idEntry) {
+	s.idOrder.Remove(e.elem)
+	delete(s.ids, e.tid)
+}
+
+// removePending takes c out of the pending structures.
+func (s *Store) removePending(c *Chunk) {
+	s.fifo.Remove(c.elem)
+	c.elem = nil
+	s.held -= c.Items
+	chunks := s.pending[c.TraceID]
+	for i, x := range chunks {
+		if x == c {
+			chunks = append(chunks[:i], chunks[i+1:]...)
+			break
+		}
+	}
+	if len(chunks) == 0 {
+		delete(s.pending, c.TraceID)
+	} else {
+		s.pending[c.TraceID] = chunks
+	}
+}
+
+func (s *Store) run(stop, done chan struct{}) {
+	defer close(done)
+	ticker := time.NewTicker(s.tick)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-ticker.C:
+			s.expire(now)
+		case <-s.wake:
+		}
+		s.flush()
+	}
+}
+
+// expire makes chunks whose wait is over ready and forgets trace ids older
+// than the TTL.
+func (s *Store) expire(now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for e := s.fifo.Front(); e != nil; e = s.fifo.Front() {
+		c := e.Value.(*Chunk)
+		if c.deadline.After(now) {
+			break
+		}
+		s.removePending(c)
+		c.Reason = ReasonTimeout
+		s.ready = append(s.ready, c)
+	}
+	if s.cfg.TraceTTL > 0 {
+		for e := s.idOrder.Front(); e != nil; e = s.idOrder.Front() {
+			ie := e.Value.(*idEntry)
+			if now.Sub(ie.added) < s.cfg.TraceTTL {
+				break
+			}
+			s.removeID(ie)
+		}
+	}
+}
+
+// flush hands every ready chunk to its owner, one call per owner.
+func (s *Store) flush() {
+	s.mu.Lock()
+	if len(s.ready) == 0 {
+		s.mu.Unlock()
+		return
+	}
+	ready := s.ready
+	s.ready = nil
+	type group struct {
+		o      *Owner
+		chunks []*Chunk
+	}
+	var groups []group
+	for _, c := range ready {
+		i := 0
+		for i < len(groups) && groups[i].o != c.owner {
+			i++
+		}
+		if i == len(groups) {
+			groups = append(groups, group{o: c.owner})
+			c.owner.inflight.Add(1)
+		}
+		groups[i].chunks = append(groups[i].chunks, c)
+	}
+	s.mu.Unlock()
+	for _, g := range groups {
+		g.o.deliver(s.ctx, g.chunks)
+		g.o.inflight.Done()
+	}
+}

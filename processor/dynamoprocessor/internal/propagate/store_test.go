@@ -1,0 +1,251 @@
+package propagate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/otelcol-dynamo/otelcol-dynamo/internal/testutil"
+)
+
+type recorder struct {
+	mu     sync.Mutex
+	chunks []*Chunk
+}
+
+func (r *recorder) deliver(_ context.Context, chunks []*Chunk) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.chunks = append(r.chunks, chunks...)
+}
+
+func (r *recorder) got() []*Chunk {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]*Chunk(nil), r.chunks...)
+}
+
+// waitFor polls until n chunks were delivered.
+func (r *recorder) waitFor(t *testing.T, n int) []*Chunk {
+	t.Helper()
+	testutil.Eventually(t, 5*time.Second, time.Millisecond, func() error {
+		if got := len(r.got()); got < n {
+			return fmt.Errorf("%d chunks delivered, want %d", got, n)
+		}
+		return nil
+	})
+	return r.got()
+}
+
+func tid(b byte) pcommon.TraceID {
+	return pcommon.TraceID{b, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
+}
+
+func newStore(t *testing.T, cfg Config) (*Store, *Owner, *recorder) {
+	t.Helper()
+	s := New(cfg)
+	s.Start()
+	r := &recorder{}
+	o := s.Register(r.deliver)
+	t.Cleanup(func() {
+		s.Unregister(context.Background(), o)
+		s.Stop()
+	})
+	return s, o, r
+}
+
+func hold(s *Store, o *Owner, id pcommon.TraceID, data string, items int) bool {
+	txn := s.Begin()
+	defer txn.End()
+	return txn.Hold(o, id, data, items)
+}
+
+func TestLearnAndLookup(t *testing.T) {
+	s, _, _ := newStore(t, Config{Wait: time.Hour, MaxHeldItems: 10, MaxTraces: 10})
+	txn := s.Begin()
+	_, st := txn.Lookup(tid(1))
+	assert.Equal(t, Unknown, st)
+	txn.Learn(tid(1), "r1")
+	txn.Learn(tid(1), "r2") // the first id learned stays
+	txn.LearnNone(tid(1))   // a known id is not forgotten
+	txn.LearnNone(tid(2))
+	x, st := txn.Lookup(tid(1))
+	assert.Equal(t, Known, st)
+	assert.Equal(t, "r1", x)
+	_, st = txn.Lookup(tid(2))
+	assert.Equal(t, None, st)
+	txn.Learn(tid(2), "late") // a log line may still carry it
+	x, st = txn.Lookup(tid(2))
+	txn.End()
+	assert.Equal(t, Known, st)
+	assert.Equal(t, "late", x)
+}
+
+func TestReleaseWhenLearned(t *testing.T) {
+	s, o, r := newStore(t, Config{Wait: time.Hour, MaxHeldItems: 10, MaxTraces: 10})
+	require.True(t, hold(s, o, tid(1), "a", 2))
+	require.True(t, hold(s, o, tid(1), "b", 1))
+	require.True(t, hold(s, o, tid(2), "c", 1))
+	assert.Equal(t, 4, s.Held())
+
+	txn := s.Begin()
+	txn.Learn(tid(1), "test-trace-001")
+	txn.End()
+
+	got := r.waitFor(t, 2)
+	require.Len(t, got, 2)
+	for i, want := range []string{"a", "b"} {
+		assert.Equal(t, want, got[i].Data)
+		assert.Equal(t, ReasonRequestID, got[i].Reason)
+		assert.Equal(t, "test-trace-001", got[i].XRequestID)
+	}
+	assert.Equal(t, 1, s.Held(), "trace 2 is still held")
+}
+
+func TestReleaseWhenRootHasNoID(t *testing.T) {
+	s, o, r := newStore(t, Config{Wait: time.Hour, MaxHeldItems: 10, MaxTraces: 10})
+	require.True(t, hold(s, o, tid(1), "a", 1))
+	txn := s.Begin()
+	txn.LearnNone(tid(1))
+	txn.End()
+	got := r.waitFor(t, 1)
+	assert.Equal(t, ReasonNoRequestID, got[0].Reason)
+	assert.Empty(t, got[0].XRequestID)
+}
+
+func TestReleaseOnTimeout(t *testing.T) {
+	s, o, r := newStore(t, Config{Wait: 20 * time.Millisecond, MaxHeldItems: 10, MaxTraces: 10})
+	start := time.Now()
+	require.True(t, hold(s, o, tid(1), "a", 3))
+	got := r.waitFor(t, 1)
+	assert.GreaterOrEqual(t, time.Since(start), 20*time.Millisecond, "not released before the wait")
+	assert.Equal(t, ReasonTimeout, got[0].Reason)
+	assert.Equal(t, 3, got[0].Items)
+	testutil.Eventually(t, 5*time.Second, time.Millisecond, func() error {
+		if h := s.Held(); h != 0 {
+			return fmt.Errorf("held %d", h)
+		}
+		return nil
+	})
+}
+
+func TestOverflowReleasesOldest(t *testing.T) {
+	s, o, r := newStore(t, Config{Wait: time.Hour, MaxHeldItems: 3, MaxTraces: 10})
+	require.True(t, hold(s, o, tid(1), "oldest", 2))
+	require.True(t, hold(s, o, tid(2), "newer", 1))
+	require.True(t, hold(s, o, tid(3), "newest", 2)) // evicts "oldest"
+	got := r.waitFor(t, 1)
+	assert.Equal(t, "oldest", got[0].Data)
+	assert.Equal(t, ReasonOverflow, got[0].Reason)
+	assert.False(t, hold(s, o, tid(4), "too big", 4), "more than the bound is never held")
+	testutil.Eventually(t, 5*time.Second, time.Millisecond, func() error {
+		if h := s.Held(); h != 3 {
+			return fmt.Errorf("held %d", h)
+		}
+		return nil
+	})
+}
+
+func TestHoldingOff(t *testing.T) {
+	s, o, _ := newStore(t, Config{Wait: 0, MaxHeldItems: 10, MaxTraces: 10})
+	assert.False(t, hold(s, o, tid(1), "a", 1))
+}
+
+func TestUnregisterReleasesEverything(t *testing.T) {
+	s := New(Config{Wait: time.Hour, MaxHeldItems: 10, MaxTraces: 10})
+	// The goroutine is not started: ready chunks stay ready until Unregister.
+	r1, r2 := &recorder{}, &recorder{}
+	o1, o2 := s.Register(r1.deliver), s.Register(r2.deliver)
+	require.True(t, hold(s, o1, tid(1), "pending", 1))
+	require.True(t, hold(s, o1, tid(2), "learned", 1))
+	require.True(t, hold(s, o2, tid(3), "other owner", 1))
+	txn := s.Begin()
+	txn.Learn(tid(2), "r2")
+	txn.End()
+
+	s.Unregister(context.Background(), o1)
+	got := r1.got()
+	require.Len(t, got, 2)
+	assert.Equal(t, "learned", got[0].Data)
+	assert.Equal(t, ReasonRequestID, got[0].Reason)
+	assert.Equal(t, "pending", got[1].Data)
+	assert.Equal(t, ReasonShutdown, got[1].Reason)
+	assert.Empty(t, r2.got())
+	assert.Equal(t, 1, s.Held())
+	assert.False(t, hold(s, o1, tid(4), "after shutdown", 1))
+
+	s.Unregister(context.Background(), o2)
+	assert.Len(t, r2.got(), 1)
+	assert.Equal(t, 0, s.Held())
+}
+
+func TestTraceBounds(t *testing.T) {
+	s, _, _ := newStore(t, Config{Wait: time.Hour, MaxHeldItems: 10, MaxTraces: 2, TraceTTL: time.Hour})
+	txn := s.Begin()
+	txn.Learn(tid(1), "a")
+	txn.Learn(tid(2), "b")
+	txn.Learn(tid(3), "c") // forgets trace 1
+	_, st1 := txn.Lookup(tid(1))
+	_, st3 := txn.Lookup(tid(3))
+	txn.End()
+	assert.Equal(t, Unknown, st1)
+	assert.Equal(t, Known, st3)
+	assert.Equal(t, 2, s.Traces())
+
+	s2, _, _ := newStore(t, Config{Wait: time.Hour, MaxHeldItems: 10, MaxTraces: 10, TraceTTL: 10 * time.Millisecond})
+	txn = s2.Begin()
+	txn.Learn(tid(1), "a")
+	txn.End()
+	testutil.Eventually(t, 5*time.Second, time.Millisecond, func() error {
+		if n := s2.Traces(); n != 0 {
+			return errors.New("trace id not forgotten after its TTL")
+		}
+		return nil
+	})
+}
+
+func TestConcurrentUse(t *testing.T) {
+	s, o, r := newStore(t, Config{Wait: 5 * time.Millisecond, MaxHeldItems: 50, MaxTraces: 100})
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				id := tid(byte(i % 64))
+				txn := s.Begin()
+				if _, st := txn.Lookup(id); st == Unknown {
+					txn.Hold(o, id, i, 1)
+				}
+				if i%7 == g {
+					txn.Learn(id, "x")
+				}
+				txn.End()
+			}
+		}(g)
+	}
+	wg.Wait()
+	testutil.Eventually(t, 5*time.Second, time.Millisecond, func() error {
+		if h := s.Held(); h != 0 {
+			return fmt.Errorf("held %d", h)
+		}
+		return nil
+	})
+	assert.NotEmpty(t, r.got())
+}
+
+func TestReasonNames(t *testing.T) {
+	names := map[string]bool{}
+	for _, r := range []Reason{ReasonRequestID, ReasonNoRequestID, ReasonTimeout, ReasonOverflow, ReasonShutdown} {
+		names[r.String()] = true
+	}
+	assert.Len(t, names, 5)
+	assert.False(t, names["unknown"])
+}
