@@ -1,0 +1,177 @@
+package bench
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/otelcol-dynamo/otelcol-dynamo/internal/dynamo"
+)
+
+// runTraces passes every batch of w (cloned) through a fresh processor of c
+// and returns what came out, after Shutdown.
+func runTraces(t *testing.T, c candidate, w *Workload) []ptrace.Traces {
+	t.Helper()
+	sink := new(consumertest.TracesSink)
+	p := newTracesProcessor(t, c, sink)
+	for i := range w.Traces {
+		require.NoError(t, p.ConsumeTraces(context.Background(), w.CloneTraces(i)))
+	}
+	require.NoError(t, p.Shutdown(context.Background()))
+	return sink.AllTraces()
+}
+
+func runLogs(t *testing.T, c candidate, w *Workload) []plog.Logs {
+	t.Helper()
+	sink := new(consumertest.LogsSink)
+	p := newLogsProcessor(t, c, sink)
+	for i := range w.Logs {
+		require.NoError(t, p.ConsumeLogs(context.Background(), w.CloneLogs(i)))
+	}
+	require.NoError(t, p.Shutdown(context.Background()))
+	return sink.AllLogs()
+}
+
+// spanView is what a normalization decides about one span.
+type spanView struct {
+	service  string
+	resource map[string]any
+	name     string
+	kind     ptrace.SpanKind
+	status   ptrace.StatusCode
+	message  string
+	parent   pcommon.SpanID
+	attrs    map[string]any
+}
+
+func spanViews(tds []ptrace.Traces) map[pcommon.SpanID]spanView {
+	out := map[pcommon.SpanID]spanView{}
+	for _, td := range tds {
+		for _, rs := range td.ResourceSpans().All() {
+			res := rs.Resource().Attributes().AsRaw()
+			svc, _ := res["service.name"].(string)
+			for _, ss := range rs.ScopeSpans().All() {
+				for _, s := range ss.Spans().All() {
+					out[s.SpanID()] = spanView{
+						service:  svc,
+						resource: res,
+						name:     s.Name(),
+						kind:     s.Kind(),
+						status:   s.Status().Code(),
+						message:  s.Status().Message(),
+						parent:   s.ParentSpanID(),
+						attrs:    s.Attributes().AsRaw(),
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// TestTransformBaselineNormalizes checks that the transform configuration
+// of the benchmark really does the work it is compared on, on the same
+// workload the benchmark uses.
+func TestTransformBaselineNormalizes(t *testing.T) {
+	w := processorWorkload(false)
+	in := spanViews(w.Traces)
+	out := spanViews(runTraces(t, transformCandidate, w))
+	require.Len(t, out, len(in))
+	var roots, system, converted, movedUUID, contextIDs int
+	for id, before := range in {
+		after := out[id]
+		assert.NotContains(t, after.attrs, dynamo.DynamoRequestID)
+		if uuid, ok := before.attrs[dynamo.DynamoRequestID]; ok {
+			assert.Equal(t, uuid, after.attrs[dynamo.RequestID])
+			movedUUID++
+			if rid, ok := before.attrs[dynamo.RequestID]; ok && rid != uuid {
+				assert.Equal(t, rid, after.attrs[dynamo.ContextID])
+				contextIDs++
+			}
+		}
+		for k, kind := range dynamo.NumericFields {
+			v, ok := after.attrs[k]
+			if !ok {
+				continue
+			}
+			if kind == dynamo.Int {
+				assert.IsType(t, int64(0), v, k)
+			} else {
+				assert.IsType(t, float64(0), v, k)
+			}
+			if _, wasStr := before.attrs[k].(string); wasStr {
+				converted++
+			}
+		}
+		if id := dynamo.IdentityFromServiceName(after.service); id.Component != "" {
+			assert.Equal(t, id.Component, after.resource[dynamo.ComponentAttribute], after.service)
+			if id.Role != "" {
+				assert.Equal(t, id.Role, after.resource[dynamo.RoleAttribute], after.service)
+			}
+		}
+		if before.name != dynamo.SpanHTTPRequest || !before.parent.IsEmpty() {
+			continue
+		}
+		assert.Equal(t, ptrace.SpanKindServer, after.kind)
+		assert.Equal(t, before.attrs[dynamo.MethodField], after.attrs["http.request.method"])
+		if uri, _ := before.attrs[dynamo.URIField].(string); dynamo.IsSystemEndpoint(uri) {
+			assert.Equal(t, dynamo.SystemSpanName, after.name)
+			system++
+		} else {
+			assert.Equal(t, dynamo.SpanHTTPRequest, after.name)
+			assert.Equal(t, "1.1", after.attrs["network.protocol.version"])
+			roots++
+		}
+		if o, ok := before.attrs[dynamo.OutcomeField]; ok && o != dynamo.OutcomeSuccess && o != dynamo.OutcomeCancelled {
+			assert.Equal(t, ptrace.StatusCodeError, after.status)
+		}
+	}
+	t.Logf("%d spans: %d inference roots, %d system roots, %d numeric fields converted, %d Dynamo UUIDs moved, %d context ids kept apart",
+		len(in), roots, system, converted, movedUUID, contextIDs)
+	assert.Positive(t, roots)
+	assert.Positive(t, system)
+	assert.Positive(t, converted)
+	assert.Positive(t, movedUUID)
+	assert.Positive(t, contextIDs)
+}
+
+// TestTransformBaselineVariants runs the span-name and request-id rules of
+// the transform configuration on the spellings the dynamo processor
+// reconciles.
+func TestTransformBaselineVariants(t *testing.T) {
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "dynamo-worker-sglang-decode")
+	spans := rs.ScopeSpans().AppendEmpty().Spans()
+	add := func(name string, attrs map[string]any) {
+		s := spans.AppendEmpty()
+		s.SetName(name)
+		s.SetSpanID(pcommon.SpanID{byte(spans.Len())})
+		s.SetParentSpanID(pcommon.SpanID{0xff})
+		require.NoError(t, s.Attributes().FromRaw(attrs))
+	}
+	add("HTTP_Request", map[string]any{"x-request-id": "a"})
+	add("Handle-Payload", map[string]any{"http.request.header.x-request-id": []any{"b", "c"}})
+	add("KV_Router.Select_Worker", map[string]any{"X-Request-ID": "d", "x_dynamo_request_id": "u", "request_id": "ctx"})
+	add("GET /v1/models/123456789", map[string]any{"ttft_ms": "5.85", "instance_id": "2221573453717914121"})
+	w := &Workload{Traces: []ptrace.Traces{td}}
+	out := runTraces(t, transformCandidate, w)
+	got := out[0].ResourceSpans().At(0)
+	assert.Equal(t, map[string]any{"service.name": "dynamo-worker-sglang-decode", "dynamo.component": "worker", "dynamo.role": "decode"},
+		got.Resource().Attributes().AsRaw())
+	s := got.ScopeSpans().At(0).Spans()
+	assert.Equal(t, "http-request", s.At(0).Name())
+	assert.Equal(t, map[string]any{"x_request_id": "a"}, s.At(0).Attributes().AsRaw())
+	assert.Equal(t, "handle_payload", s.At(1).Name())
+	assert.Equal(t, map[string]any{"x_request_id": "b"}, s.At(1).Attributes().AsRaw())
+	assert.Equal(t, "kv_router.select_worker", s.At(2).Name())
+	assert.Equal(t, map[string]any{"x_request_id": "d", "request_id": "u", "dynamo.context_id": "ctx"}, s.At(2).Attributes().AsRaw())
+	assert.Equal(t, "GET /v1/models/{id}", s.At(3).Name())
+	assert.Equal(t, map[string]any{"ttft_ms": 5.85, "instance_id": int64(2221573453717914121)}, s.At(3).Attributes().AsRaw())
+}

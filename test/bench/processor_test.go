@@ -1,0 +1,192 @@
+package bench
+
+import (
+	"context"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/transformprocessor"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/collector/processor/processortest"
+)
+
+// candidate is one processor configuration of a side-by-side comparison.
+type candidate struct {
+	name    string
+	factory processor.Factory
+	config  func(tb testing.TB) component.Config
+}
+
+// transformCandidate is the stock baseline: testdata/transform.yaml.
+var transformCandidate = candidate{
+	name:    "transform",
+	factory: transformprocessor.NewFactory(),
+	config:  transformConfig,
+}
+
+func transformConfig(tb testing.TB) component.Config {
+	tb.Helper()
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "transform.yaml"))
+	require.NoError(tb, err)
+	sub, err := cm.Sub("transform/dynamo")
+	require.NoError(tb, err)
+	f := transformprocessor.NewFactory()
+	cfg := f.CreateDefaultConfig()
+	require.NoError(tb, sub.Unmarshal(cfg))
+	require.NoError(tb, confmap.Validate(cfg))
+	return cfg
+}
+
+// processorCandidates are compared in every processor benchmark, ours first
+// (processor_dynamo_test.go puts the dynamo processor in front).
+var processorCandidates = []candidate{transformCandidate}
+
+// counter is the next consumer of the benchmarks: it counts and keeps
+// nothing, so memory does not grow with b.N.
+type counter struct{ spans, records atomic.Int64 }
+
+func (c *counter) traces() consumer.Traces {
+	next, _ := consumer.NewTraces(func(_ context.Context, td ptrace.Traces) error {
+		c.spans.Add(int64(td.SpanCount()))
+		return nil
+	})
+	return next
+}
+
+func (c *counter) logs() consumer.Logs {
+	next, _ := consumer.NewLogs(func(_ context.Context, ld plog.Logs) error {
+		c.records.Add(int64(ld.LogRecordCount()))
+		return nil
+	})
+	return next
+}
+
+func newTracesProcessor(tb testing.TB, c candidate, next consumer.Traces) processor.Traces {
+	tb.Helper()
+	p, err := c.factory.CreateTraces(context.Background(), processortest.NewNopSettings(c.factory.Type()), c.config(tb), next)
+	require.NoError(tb, err)
+	require.NoError(tb, p.Start(context.Background(), componenttest.NewNopHost()))
+	return p
+}
+
+func newLogsProcessor(tb testing.TB, c candidate, next consumer.Logs) processor.Logs {
+	tb.Helper()
+	p, err := c.factory.CreateLogs(context.Background(), processortest.NewNopSettings(c.factory.Type()), c.config(tb), next)
+	require.NoError(tb, err)
+	require.NoError(tb, p.Start(context.Background(), componenttest.NewNopHost()))
+	return p
+}
+
+// benchTraces feeds the workload's batches, freshly cloned, to the processor
+// b.N times (one op = one batch) and reports spans per CPU-second, CPU
+// nanoseconds and allocations per span. Shutdown, which releases whatever
+// the processor still holds, is measured too; every span must come out.
+func benchTraces(b *testing.B, c candidate, w *Workload) {
+	var cnt counter
+	p := newTracesProcessor(b, c, cnt.traces())
+	m := NewMeter(b)
+	b.ReportAllocs()
+	pool := make([]ptrace.Traces, len(w.Traces))
+	in := 0
+	ctx := context.Background()
+	for i := 0; i < b.N; i++ {
+		k := i % len(pool)
+		if k == 0 {
+			for j := range pool {
+				pool[j] = w.CloneTraces(j)
+			}
+			m.Start()
+		}
+		in += pool[k].SpanCount()
+		if err := p.ConsumeTraces(ctx, pool[k]); err != nil {
+			b.Fatal(err)
+		}
+		if k == len(pool)-1 || i == b.N-1 {
+			m.Stop()
+		}
+	}
+	m.Start()
+	require.NoError(b, p.Shutdown(ctx))
+	m.Stop()
+	if got := cnt.spans.Load(); got != int64(in) {
+		b.Fatalf("%s: %d spans in, %d out", c.name, in, got)
+	}
+	m.Report(in, "span")
+}
+
+// benchLogs is benchTraces for log records.
+func benchLogs(b *testing.B, c candidate, w *Workload) {
+	var cnt counter
+	p := newLogsProcessor(b, c, cnt.logs())
+	m := NewMeter(b)
+	b.ReportAllocs()
+	pool := make([]plog.Logs, len(w.Logs))
+	in := 0
+	ctx := context.Background()
+	for i := 0; i < b.N; i++ {
+		k := i % len(pool)
+		if k == 0 {
+			for j := range pool {
+				pool[j] = w.CloneLogs(j)
+			}
+			m.Start()
+		}
+		in += pool[k].LogRecordCount()
+		if err := p.ConsumeLogs(ctx, pool[k]); err != nil {
+			b.Fatal(err)
+		}
+		if k == len(pool)-1 || i == b.N-1 {
+			m.Stop()
+		}
+	}
+	m.Start()
+	require.NoError(b, p.Shutdown(ctx))
+	m.Stop()
+	if got := cnt.records.Load(); got != int64(in) {
+		b.Fatalf("%s: %d records in, %d out", c.name, in, got)
+	}
+	m.Report(in, "record")
+}
+
+// processorWorkload is the input of BenchmarkProcessor: 16 batches of 64
+// requests of the default mix (about 8 spans and, for the new version, 6
+// OTLP log records per request).
+func processorWorkload(splitRoots bool) *Workload {
+	return NewWorkload(WorkloadOptions{
+		Batches:          16,
+		RequestsPerBatch: 64,
+		Generator:        DefaultGenerator(),
+		SplitRoots:       splitRoots,
+	})
+}
+
+// BenchmarkProcessor compares the dynamo processor with the transform
+// baseline on the same Dynamo-shaped spans and log records:
+//
+//	traces            whole requests in one batch
+//	traces_roots_late each batch's root spans in the next batch, as Dynamo
+//	                  sends them (the dynamo processor holds children until
+//	                  their root arrives; transform cannot)
+//	logs              the OTLP log records of the new version
+func BenchmarkProcessor(b *testing.B) {
+	whole := processorWorkload(false)
+	late := processorWorkload(true)
+	for _, c := range processorCandidates {
+		b.Run("traces/"+c.name, func(b *testing.B) { benchTraces(b, c, whole) })
+	}
+	for _, c := range processorCandidates {
+		b.Run("traces_roots_late/"+c.name, func(b *testing.B) { benchTraces(b, c, late) })
+	}
+	for _, c := range processorCandidates {
+		b.Run("logs/"+c.name, func(b *testing.B) { benchLogs(b, c, whole) })
+	}
+}
