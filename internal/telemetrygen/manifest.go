@@ -28,6 +28,8 @@ type Manifest struct {
 	// SendErrors counts exports that failed for good; the requests they held
 	// are marked Unsent.
 	SendErrors int `json:"send_errors"`
+	// Errors holds the first few of those failures.
+	Errors []string `json:"errors,omitempty"`
 }
 
 // RequestRecord is one request of a Manifest.

@@ -60,6 +60,9 @@ func (p Progress) String() string {
 		p.Elapsed.Round(time.Millisecond), p.Requests, rate, p.Spans, p.OTLPLogs, p.JSONLLines, p.SendErrors)
 }
 
+// maxErrors is how many export failures a manifest spells out.
+const maxErrors = 10
+
 type runner struct {
 	cfg      Config
 	gen      *Generator
@@ -270,6 +273,9 @@ func (rn *runner) send(ctx context.Context, f func(context.Context) error) error
 	err := withRetry(ctx, rn.cfg.SendTimeout, f)
 	if err != nil {
 		rn.manifest.SendErrors++
+		if len(rn.manifest.Errors) < maxErrors {
+			rn.manifest.Errors = append(rn.manifest.Errors, err.Error())
+		}
 	}
 	return err
 }

@@ -246,6 +246,8 @@ func TestRunUnreachableEndpointIsCounted(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 2, m.SendErrors, "each batch's first export failed for good")
 	assert.Equal(t, 10, m.Totals.UnsentRequests)
+	require.Len(t, m.Errors, 2)
+	assert.Contains(t, m.Errors[0], "gave up after")
 	assert.Zero(t, m.Totals.Spans)
 	assert.Zero(t, m.Totals.OTLPLogs)
 	for _, rec := range m.Requests {

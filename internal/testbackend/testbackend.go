@@ -12,6 +12,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -239,9 +240,22 @@ func (j *Jaeger) GetJSON(path string, out any) error {
 		return err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s: %s", path, resp.Status, b)
+		return &statusError{code: resp.StatusCode, msg: fmt.Sprintf("GET %s: %s: %s", path, resp.Status, b)}
 	}
 	return json.Unmarshal(b, out)
+}
+
+// statusError is an HTTP answer other than 200 OK.
+type statusError struct {
+	code int
+	msg  string
+}
+
+func (e *statusError) Error() string { return e.msg }
+
+func isNotFound(err error) bool {
+	var se *statusError
+	return errors.As(err, &se) && se.code == http.StatusNotFound
 }
 
 func httpOK(u string) error {
