@@ -41,9 +41,11 @@ lint:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-## e2e: end-to-end tests against real trace and log stores
+## e2e: end-to-end tests against real trace and log stores (Jaeger v2, VictoriaLogs;
+## scripts/backends.sh builds them once into $HOME/.cache, a few minutes when cold)
 e2e: build
-	@echo "e2e: no end-to-end tests yet"
+	bash scripts/backends.sh
+	$(GO) test -tags e2e -count=1 -v -timeout 30m ./test/e2e/...
 
 ## fuzz: run each fuzz target for longer (FUZZTIME, default 1m)
 fuzz:
