@@ -139,6 +139,7 @@ func start(t *testing.T, cfg *Config, next consumer.Logs, h component.Host) *run
 	tel := componenttest.NewTelemetry()
 	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
 	set := receivertest.NewNopSettings(metadata.Type)
+	set.ID = component.NewID(metadata.Type) // a fixed ID: storage is keyed by it
 	set.TelemetrySettings = tel.NewTelemetrySettings()
 	rcv, err := NewFactory().CreateLogs(context.Background(), set, cfg, next)
 	require.NoError(t, err)
