@@ -1,0 +1,577 @@
+package dynamoprocessor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/collector/processor/processortest"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/otelcol-dynamo/otelcol-dynamo/internal/testutil"
+	"github.com/otelcol-dynamo/otelcol-dynamo/processor/dynamoprocessor/internal/metadata"
+)
+
+// Shapes of dynamo-telemetry.md §2: one request through a frontend (new
+// version), a router and a prefill worker (mid version).
+const (
+	xrid    = "test-trace-001"
+	uuidNew = "6ec6ddd9-3b1e-4f0a-9a51-0c2d7d1e8f44"
+	uuidMid = "8372eac7-5f43-4d76-beca-0a94cfb311d0"
+	ctxID   = "0f9e8d7c-6b5a-4938-8271-605f4e3d2c1b"
+)
+
+func traceID(n byte) pcommon.TraceID {
+	return pcommon.TraceID{0x80, 0x19, 0x6f, 0x3e, 0x3a, 0x6f, 0xdf, 0x06, 0xd2, 0x3b, 0xb9, 0xad, 0xa3, 0x78, 0x85, n}
+}
+
+func spanID(n byte) pcommon.SpanID {
+	return pcommon.SpanID{0xf7, 0xe4, 0x87, 0xa9, 0xd2, 0xa6, 0xbf, n}
+}
+
+type spanSpec struct {
+	service string
+	name    string
+	trace   byte
+	id      byte
+	parent  byte // 0: root
+	attrs   map[string]any
+}
+
+func traces(t testing.TB, specs ...spanSpec) ptrace.Traces {
+	td := ptrace.NewTraces()
+	for _, s := range specs {
+		rs := td.ResourceSpans().AppendEmpty()
+		rs.Resource().Attributes().PutStr("service.name", s.service)
+		span := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+		span.SetName(s.name)
+		if s.trace != 0 {
+			span.SetTraceID(traceID(s.trace))
+		}
+		span.SetSpanID(spanID(s.id))
+		if s.parent != 0 {
+			span.SetParentSpanID(spanID(s.parent))
+		}
+		require.NoError(t, span.Attributes().FromRaw(s.attrs))
+	}
+	return td
+}
+
+// OTLP log records carry the event's fields and the trace context only: no
+// x_request_id (§3).
+func logs(t testing.TB, trace byte, messages ...string) plog.Logs {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "dynamo-worker-vllm-prefill")
+	for i, m := range messages {
+		lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+		lr.Body().SetStr(m)
+		if trace != 0 {
+			lr.SetTraceID(traceID(trace))
+			lr.SetSpanID(spanID(byte(10 + i)))
+		}
+	}
+	return ld
+}
+
+func frontendRoot(trace byte) spanSpec {
+	return spanSpec{service: "dynamo-frontend", name: "http-request", trace: trace, id: 1, attrs: map[string]any{
+		"method": "POST", "uri": "/v1/chat/completions", "version": "HTTP/1.1",
+		"x_request_id": xrid, "request_id": uuidNew, "input_tokens": "9", "output_tokens": "50", "ttft_ms": "5.85",
+		"request.outcome": "success",
+	}}
+}
+
+func workerSpan(trace byte, id byte) spanSpec {
+	return spanSpec{service: "dynamo-worker-vllm-prefill", name: "handle_payload", trace: trace, id: id, parent: 1, attrs: map[string]any{
+		"component": "prefill", "endpoint": "generate", "namespace": "vllm-disagg",
+		"instance_id": "3866790875219207267", "x_dynamo_request_id": uuidMid,
+	}}
+}
+
+type harness struct {
+	tp  processor.Traces
+	lp  processor.Logs
+	ts  *consumertest.TracesSink
+	ls  *consumertest.LogsSink
+	tel *componenttest.Telemetry
+}
+
+func newHarness(t *testing.T, mutate func(*Config), nextT consumer.Traces, nextL consumer.Logs) *harness {
+	t.Helper()
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	if mutate != nil {
+		mutate(cfg)
+	}
+	require.NoError(t, cfg.Validate())
+	h := &harness{ts: &consumertest.TracesSink{}, ls: &consumertest.LogsSink{}, tel: componenttest.NewTelemetry()}
+	if nextT == nil {
+		nextT = h.ts
+	}
+	if nextL == nil {
+		nextL = h.ls
+	}
+	set := processortest.NewNopSettings(metadata.Type)
+	set.ID = component.NewIDWithName(metadata.Type, t.Name())
+	set.TelemetrySettings = h.tel.NewTelemetrySettings()
+	var err error
+	h.tp, err = NewFactory().CreateTraces(context.Background(), set, cfg, nextT)
+	require.NoError(t, err)
+	h.lp, err = NewFactory().CreateLogs(context.Background(), set, cfg, nextL)
+	require.NoError(t, err)
+	require.NoError(t, h.tp.Start(context.Background(), componenttest.NewNopHost()))
+	require.NoError(t, h.lp.Start(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() {
+		assert.NoError(t, h.tp.Shutdown(context.Background()))
+		assert.NoError(t, h.lp.Shutdown(context.Background()))
+		assert.NoError(t, h.tel.Shutdown(context.Background()))
+	})
+	return h
+}
+
+func (h *harness) metric(t *testing.T, name string, attrs ...attribute.KeyValue) int64 {
+	t.Helper()
+	m, err := h.tel.GetMetric(name)
+	if err != nil {
+		return 0
+	}
+	want := attribute.NewSet(attrs...)
+	var total int64
+	sum, ok := m.Data.(metricdata.Sum[int64])
+	require.True(t, ok, "%s is not an int sum", name)
+	for _, dp := range sum.DataPoints {
+		match := true
+		for _, kv := range want.ToSlice() {
+			if v, ok := dp.Attributes.Value(kv.Key); !ok || v != kv.Value {
+				match = false
+			}
+		}
+		if match {
+			total += dp.Value
+		}
+	}
+	return total
+}
+
+func allSpans(sink *consumertest.TracesSink) []ptrace.Span {
+	var out []ptrace.Span
+	for _, td := range sink.AllTraces() {
+		for i := 0; i < td.ResourceSpans().Len(); i++ {
+			sss := td.ResourceSpans().At(i).ScopeSpans()
+			for j := 0; j < sss.Len(); j++ {
+				for k := 0; k < sss.At(j).Spans().Len(); k++ {
+					out = append(out, sss.At(j).Spans().At(k))
+				}
+			}
+		}
+	}
+	return out
+}
+
+func allRecords(sink *consumertest.LogsSink) []plog.LogRecord {
+	var out []plog.LogRecord
+	for _, ld := range sink.AllLogs() {
+		for i := 0; i < ld.ResourceLogs().Len(); i++ {
+			sls := ld.ResourceLogs().At(i).ScopeLogs()
+			for j := 0; j < sls.Len(); j++ {
+				for k := 0; k < sls.At(j).LogRecords().Len(); k++ {
+					out = append(out, sls.At(j).LogRecords().At(k))
+				}
+			}
+		}
+	}
+	return out
+}
+
+func attr(m pcommon.Map, k string) any {
+	v, ok := m.Get(k)
+	if !ok {
+		return nil
+	}
+	return v.AsRaw()
+}
+
+func waitCount(t *testing.T, what string, want int, count func() int) {
+	t.Helper()
+	testutil.Eventually(t, 10*time.Second, 2*time.Millisecond, func() error {
+		if got := count(); got != want {
+			return fmt.Errorf("%s: %d, want %d", what, got, want)
+		}
+		return nil
+	})
+}
+
+func TestMixedVersionTraceInOneBatch(t *testing.T) {
+	h := newHarness(t, nil, nil, nil)
+	td := traces(t,
+		workerSpan(1, 2),
+		spanSpec{service: "dynamo-frontend", name: "Client-Request", trace: 1, id: 3, parent: 1, attrs: map[string]any{
+			"operation": "generate", "request_id": ctxID, "x_dynamo_request_id": uuidMid,
+		}},
+		spanSpec{service: "dynamo-frontend", name: "KV_Router.Route_Request", trace: 1, id: 4, parent: 1, attrs: map[string]any{
+			"worker_id": "7", "dp_rank": "0", "phase": "Prefill", "otel.status_code": "error",
+		}},
+		frontendRoot(1),
+	)
+	require.NoError(t, h.tp.ConsumeTraces(context.Background(), td))
+
+	// The root was in the batch: nothing waits.
+	spans := allSpans(h.ts)
+	require.Len(t, spans, 4)
+	byName := map[string]ptrace.Span{}
+	for _, s := range spans {
+		assert.Equal(t, xrid, attr(s.Attributes(), "x_request_id"), s.Name())
+		byName[s.Name()] = s
+	}
+	worker := byName["handle_payload"]
+	assert.Equal(t, uuidMid, attr(worker.Attributes(), "request_id"))
+	assert.Nil(t, attr(worker.Attributes(), "x_dynamo_request_id"))
+	assert.Equal(t, int64(3866790875219207267), attr(worker.Attributes(), "instance_id"))
+
+	client := byName["client_request"]
+	assert.Equal(t, uuidMid, attr(client.Attributes(), "request_id"))
+	assert.Equal(t, ctxID, attr(client.Attributes(), "dynamo.context_id"))
+
+	route := byName["kv_router.route_request"]
+	assert.Equal(t, ptrace.StatusCodeError, route.Status().Code())
+	assert.Equal(t, int64(7), attr(route.Attributes(), "worker_id"))
+
+	root := byName["http-request"]
+	assert.Equal(t, ptrace.SpanKindServer, root.Kind())
+	assert.Equal(t, "/v1/chat/completions", attr(root.Attributes(), "url.path"))
+	assert.Equal(t, ptrace.StatusCodeUnset, root.Status().Code())
+
+	res := h.ts.AllTraces()[0].ResourceSpans().At(0).Resource()
+	assert.Equal(t, "worker", attr(res.Attributes(), "dynamo.component"))
+	assert.Equal(t, "prefill", attr(res.Attributes(), "dynamo.role"))
+
+	assert.Equal(t, int64(3), h.metric(t, "otelcol_processor_dynamo_request_ids_propagated"))
+	assert.Equal(t, int64(4), h.metric(t, "otelcol_processor_dynamo_items_changed", attribute.String("signal", "traces")))
+	assert.Zero(t, h.metric(t, "otelcol_processor_dynamo_items_held"))
+}
+
+func TestRootArrivesLastInALaterBatch(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Propagation.Wait = time.Minute }, nil, nil)
+	ctx := context.Background()
+	require.NoError(t, h.tp.ConsumeTraces(ctx, traces(t, workerSpan(1, 2), workerSpan(1, 3))))
+	assert.Zero(t, h.ts.SpanCount(), "children wait for the root")
+	assert.Equal(t, int64(2), h.metric(t, "otelcol_processor_dynamo_held_items"))
+
+	// Another trace whose id is known passes at once.
+	require.NoError(t, h.tp.ConsumeTraces(ctx, traces(t, frontendRoot(2), workerSpan(2, 2))))
+	assert.Equal(t, 2, h.ts.SpanCount())
+
+	require.NoError(t, h.tp.ConsumeTraces(ctx, traces(t, frontendRoot(1))))
+	waitCount(t, "spans delivered", 5, h.ts.SpanCount)
+	for _, s := range allSpans(h.ts) {
+		assert.Equal(t, xrid, attr(s.Attributes(), "x_request_id"))
+	}
+	assert.Equal(t, int64(2), h.metric(t, "otelcol_processor_dynamo_held_released", attribute.String("reason", "request_id")))
+	waitCount(t, "held gauge", 0, func() int { return int(h.metric(t, "otelcol_processor_dynamo_held_items")) })
+}
+
+func TestLogsBeforeTheirSpans(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Propagation.Wait = time.Minute }, nil, nil)
+	ctx := context.Background()
+	require.NoError(t, h.lp.ConsumeLogs(ctx, logs(t, 1, "request received", "Handling request")))
+	require.NoError(t, h.lp.ConsumeLogs(ctx, logs(t, 0, "VllmWorker has been initialized")))
+	assert.Equal(t, 1, h.ls.LogRecordCount(), "only the record without a trace id passes")
+
+	// The root span in the traces pipeline teaches the logs pipeline.
+	require.NoError(t, h.tp.ConsumeTraces(ctx, traces(t, frontendRoot(1))))
+	waitCount(t, "log records delivered", 3, h.ls.LogRecordCount)
+	n := 0
+	for _, lr := range allRecords(h.ls) {
+		if !lr.TraceID().IsEmpty() {
+			assert.Equal(t, xrid, attr(lr.Attributes(), "x_request_id"))
+			n++
+		}
+	}
+	assert.Equal(t, 2, n)
+	assert.Equal(t, int64(2), h.metric(t, "otelcol_processor_dynamo_request_ids_propagated", attribute.String("signal", "logs")))
+
+	// Later records of the same trace are annotated without waiting.
+	require.NoError(t, h.lp.ConsumeLogs(ctx, logs(t, 1, "request completed")))
+	recs := allRecords(h.ls)
+	require.Len(t, recs, 4)
+	assert.Equal(t, xrid, attr(recs[3].Attributes(), "x_request_id"))
+}
+
+func TestSpansLearnFromJSONLLogLines(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Propagation.Wait = time.Minute }, nil, nil)
+	ctx := context.Background()
+	require.NoError(t, h.tp.ConsumeTraces(ctx, traces(t, workerSpan(1, 2))))
+	assert.Zero(t, h.ts.SpanCount())
+
+	// A JSONL line as a receiver that keeps its keys as attributes hands it on.
+	ld := plog.NewLogs()
+	lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	require.NoError(t, lr.Attributes().FromRaw(map[string]any{
+		"span_name": "handle_payload", "trace_id": traceID(1).String(), "span_id": "9e2f4c7a1b3d5e60",
+		"x_request_id": xrid, "request_id": uuidNew,
+	}))
+	require.NoError(t, h.lp.ConsumeLogs(ctx, ld))
+	require.Equal(t, 1, h.ls.LogRecordCount())
+	assert.Equal(t, traceID(1), allRecords(h.ls)[0].TraceID())
+
+	waitCount(t, "spans delivered", 1, h.ts.SpanCount)
+	assert.Equal(t, xrid, attr(allSpans(h.ts)[0].Attributes(), "x_request_id"))
+}
+
+func TestRootWithoutRequestIDReleasesAtOnce(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Propagation.Wait = time.Minute }, nil, nil)
+	ctx := context.Background()
+	child := workerSpan(1, 2)
+	delete(child.attrs, "x_dynamo_request_id")
+	require.NoError(t, h.tp.ConsumeTraces(ctx, traces(t, child)))
+	require.NoError(t, h.lp.ConsumeLogs(ctx, logs(t, 1, "a")))
+	assert.Zero(t, h.ts.SpanCount())
+
+	root := frontendRoot(1)
+	delete(root.attrs, "x_request_id")
+	require.NoError(t, h.tp.ConsumeTraces(ctx, traces(t, root)))
+	waitCount(t, "spans delivered", 2, h.ts.SpanCount)
+	waitCount(t, "log records delivered", 1, h.ls.LogRecordCount)
+	for _, s := range allSpans(h.ts) {
+		assert.Nil(t, attr(s.Attributes(), "x_request_id"))
+	}
+	assert.Equal(t, int64(2), h.metric(t, "otelcol_processor_dynamo_held_released", attribute.String("reason", "no_request_id")))
+
+	// The trace is known to have no id: later items pass in the same call.
+	require.NoError(t, h.tp.ConsumeTraces(ctx, traces(t, child)))
+	assert.Equal(t, 3, h.ts.SpanCount())
+	require.NoError(t, h.lp.ConsumeLogs(ctx, logs(t, 1, "b")))
+	assert.Equal(t, 2, h.ls.LogRecordCount())
+}
+
+func TestItemsWithoutTraceIDAreNeverHeld(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Propagation.Wait = time.Minute }, nil, nil)
+	s := workerSpan(0, 2)
+	require.NoError(t, h.tp.ConsumeTraces(context.Background(), traces(t, s)))
+	assert.Equal(t, 1, h.ts.SpanCount())
+	assert.Zero(t, h.metric(t, "otelcol_processor_dynamo_items_held"))
+}
+
+func TestTimeoutReleasesUnchanged(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Propagation.Wait = 30 * time.Millisecond }, nil, nil)
+	ctx := context.Background()
+	require.NoError(t, h.tp.ConsumeTraces(ctx, traces(t, workerSpan(1, 2))))
+	require.NoError(t, h.lp.ConsumeLogs(ctx, logs(t, 1, "a", "b")))
+	waitCount(t, "spans delivered", 1, h.ts.SpanCount)
+	waitCount(t, "log records delivered", 2, h.ls.LogRecordCount)
+	assert.Nil(t, attr(allSpans(h.ts)[0].Attributes(), "x_request_id"))
+	assert.Equal(t, int64(1), h.metric(t, "otelcol_processor_dynamo_held_released",
+		attribute.String("signal", "traces"), attribute.String("reason", "timeout")))
+	assert.Equal(t, int64(2), h.metric(t, "otelcol_processor_dynamo_held_released",
+		attribute.String("signal", "logs"), attribute.String("reason", "timeout")))
+}
+
+func TestShutdownReleasesHeldItems(t *testing.T) {
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	cfg.Propagation.Wait = time.Hour
+	set := processortest.NewNopSettings(metadata.Type)
+	tel := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	ts, ls := &consumertest.TracesSink{}, &consumertest.LogsSink{}
+	tp, err := NewFactory().CreateTraces(context.Background(), set, cfg, ts)
+	require.NoError(t, err)
+	lp, err := NewFactory().CreateLogs(context.Background(), set, cfg, ls)
+	require.NoError(t, err)
+	require.NoError(t, tp.Start(context.Background(), componenttest.NewNopHost()))
+	require.NoError(t, lp.Start(context.Background(), componenttest.NewNopHost()))
+
+	require.NoError(t, tp.ConsumeTraces(context.Background(), traces(t, workerSpan(1, 2), workerSpan(2, 2))))
+	require.NoError(t, lp.ConsumeLogs(context.Background(), logs(t, 3, "x")))
+	assert.Zero(t, ts.SpanCount())
+	assert.Zero(t, ls.LogRecordCount())
+
+	require.NoError(t, tp.Shutdown(context.Background()))
+	assert.Equal(t, 2, ts.SpanCount(), "delivered before Shutdown returns")
+	assert.Zero(t, ls.LogRecordCount(), "the logs instance still runs and holds its own")
+	require.NoError(t, lp.Shutdown(context.Background()))
+	assert.Equal(t, 1, ls.LogRecordCount())
+	h := &harness{tel: tel}
+	assert.Equal(t, int64(3), h.metric(t, "otelcol_processor_dynamo_held_released", attribute.String("reason", "shutdown")))
+}
+
+func TestOverflowReleasesOldestUnchanged(t *testing.T) {
+	h := newHarness(t, func(c *Config) {
+		c.Propagation.Wait = time.Minute
+		c.Propagation.MaxHeldItems = 2
+	}, nil, nil)
+	ctx := context.Background()
+	for trace := byte(1); trace <= 3; trace++ {
+		require.NoError(t, h.tp.ConsumeTraces(ctx, traces(t, workerSpan(trace, 2))))
+	}
+	waitCount(t, "spans delivered", 1, h.ts.SpanCount)
+	assert.Equal(t, traceID(1), allSpans(h.ts)[0].TraceID(), "the oldest goes first")
+	assert.Equal(t, int64(1), h.metric(t, "otelcol_processor_dynamo_held_released", attribute.String("reason", "overflow")))
+
+	// A batch bigger than the bound passes unchanged at once, counted.
+	td := traces(t, workerSpan(4, 2), workerSpan(4, 3), workerSpan(4, 4))
+	require.NoError(t, h.tp.ConsumeTraces(ctx, td))
+	assert.Equal(t, 4, h.ts.SpanCount())
+	assert.Equal(t, int64(4), h.metric(t, "otelcol_processor_dynamo_held_released", attribute.String("reason", "overflow")))
+}
+
+func TestNoWaitAnnotatesKnownOnly(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Propagation.Wait = 0 }, nil, nil)
+	ctx := context.Background()
+	require.NoError(t, h.tp.ConsumeTraces(ctx, traces(t, workerSpan(1, 2))))
+	assert.Equal(t, 1, h.ts.SpanCount())
+	require.NoError(t, h.tp.ConsumeTraces(ctx, traces(t, frontendRoot(1), workerSpan(1, 3))))
+	spans := allSpans(h.ts)
+	require.Len(t, spans, 3)
+	assert.Nil(t, attr(spans[0].Attributes(), "x_request_id"))
+	assert.Equal(t, xrid, attr(spans[2].Attributes(), "x_request_id"))
+}
+
+func TestPropagationOff(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Propagation.Enabled = false }, nil, nil)
+	require.NoError(t, h.tp.ConsumeTraces(context.Background(), traces(t, frontendRoot(1), workerSpan(1, 2))))
+	spans := allSpans(h.ts)
+	require.Len(t, spans, 2)
+	assert.Nil(t, attr(spans[1].Attributes(), "x_request_id"))
+	assert.Equal(t, "http-request", spans[0].Name())
+}
+
+func TestSystemSpansDropped(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.SpanNames.SystemEndpoints = "drop" }, nil, nil)
+	health := spanSpec{service: "dynamo-frontend", name: "http-request", trace: 9, id: 1, attrs: map[string]any{"uri": "/health", "method": "GET"}}
+	require.NoError(t, h.tp.ConsumeTraces(context.Background(), traces(t, health)))
+	assert.Zero(t, h.ts.SpanCount())
+	require.NoError(t, h.tp.ConsumeTraces(context.Background(), traces(t, health, frontendRoot(1))))
+	assert.Equal(t, 1, h.ts.SpanCount())
+	assert.Equal(t, int64(2), h.metric(t, "otelcol_processor_dynamo_system_spans", attribute.String("action", "dropped")))
+}
+
+func TestSystemSpansRenamed(t *testing.T) {
+	h := newHarness(t, nil, nil, nil)
+	models := spanSpec{service: "dynamo-frontend", name: "http-request", trace: 9, id: 1, attrs: map[string]any{"uri": "/v1/models", "method": "GET"}}
+	require.NoError(t, h.tp.ConsumeTraces(context.Background(), traces(t, models)))
+	require.Equal(t, 1, h.ts.SpanCount())
+	assert.Equal(t, "http-request.system", allSpans(h.ts)[0].Name())
+	assert.Equal(t, int64(1), h.metric(t, "otelcol_processor_dynamo_system_spans", attribute.String("action", "renamed")))
+}
+
+// flaky refuses the first n calls with a retryable error.
+type flaky struct {
+	consumertest.TracesSink
+	mu        sync.Mutex
+	refuse    int
+	permanent bool
+	calls     int
+}
+
+func (f *flaky) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
+	f.mu.Lock()
+	f.calls++
+	refuse := f.calls <= f.refuse
+	f.mu.Unlock()
+	if refuse {
+		if f.permanent {
+			return consumererror.NewPermanent(errors.New("bad data"))
+		}
+		return errors.New("queue full")
+	}
+	return f.TracesSink.ConsumeTraces(ctx, td)
+}
+
+func TestReleaseRetriesRetryableErrors(t *testing.T) {
+	next := &flaky{refuse: 2}
+	h := newHarness(t, func(c *Config) { c.Propagation.Wait = time.Minute }, next, nil)
+	ctx := context.Background()
+	require.NoError(t, h.tp.ConsumeTraces(ctx, traces(t, workerSpan(1, 2))))
+	next.mu.Lock()
+	next.refuse += next.calls // refuse the release's first two attempts
+	next.mu.Unlock()
+	require.NoError(t, h.lp.ConsumeLogs(ctx, func() plog.Logs {
+		ld := logs(t, 1, "x")
+		ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().PutStr("x_request_id", xrid)
+		return ld
+	}()))
+	waitCount(t, "spans delivered", 1, next.SpanCount)
+	assert.Zero(t, h.metric(t, "otelcol_processor_dynamo_release_refused"))
+}
+
+func TestReleaseRefusedIsCounted(t *testing.T) {
+	next := &flaky{refuse: 1 << 30, permanent: true}
+	h := newHarness(t, func(c *Config) { c.Propagation.Wait = 10 * time.Millisecond }, next, nil)
+	require.NoError(t, h.tp.ConsumeTraces(context.Background(), traces(t, workerSpan(1, 2))))
+	waitCount(t, "refused", 1, func() int { return int(h.metric(t, "otelcol_processor_dynamo_release_refused")) })
+	next.mu.Lock()
+	assert.Equal(t, 1, next.calls, "a permanent error is not retried")
+	next.mu.Unlock()
+}
+
+// Every value type on every key a rule reads: nothing panics, nothing is lost.
+func TestAnyValueTypeOnAnyKey(t *testing.T) {
+	keys := []string{
+		"x_request_id", "x-request-id", "http.request.header.x-request-id", "x_dynamo_request_id", "request_id",
+		"method", "uri", "version", "request.outcome", "otel.status_code", "error.type", "component",
+		"disagg_role", "trace_id", "span_id", "input_tokens", "instance_id", "ttft_ms",
+	}
+	values := []any{int64(1), true, 2.5, []byte{1}, map[string]any{"a": 1}, []any{}, []any{int64(3)}, []any{map[string]any{}}, "", nil}
+	h := newHarness(t, func(c *Config) { c.Propagation.Wait = 0 }, nil, nil)
+	for _, k := range keys {
+		for _, v := range values {
+			root := spanSpec{service: "dynamo", name: "http-request", trace: 1, id: 1, attrs: map[string]any{k: v}}
+			assert.NotPanics(t, func() {
+				require.NoError(t, h.tp.ConsumeTraces(context.Background(), traces(t, root)))
+				ld := logs(t, 1, "m")
+				require.NoError(t, ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().FromRaw(map[string]any{k: v}))
+				require.NoError(t, h.lp.ConsumeLogs(context.Background(), ld))
+			}, "%s=%v", k, v)
+		}
+	}
+	assert.Equal(t, len(keys)*len(values), h.ts.SpanCount())
+	assert.Equal(t, len(keys)*len(values), h.ls.LogRecordCount())
+	assert.Positive(t, h.metric(t, "otelcol_processor_dynamo_attributes_unconverted", attribute.String("reason", "unexpected_type")))
+}
+
+func TestSharedStateFollowsComponentID(t *testing.T) {
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	set := processortest.NewNopSettings(metadata.Type)
+	set.ID = component.NewIDWithName(metadata.Type, "shared")
+	a, err := processors.getOrCreate(set, cfg)
+	require.NoError(t, err)
+	b, err := processors.getOrCreate(set, cfg)
+	require.NoError(t, err)
+	assert.Same(t, a, b, "one component ID, one state")
+
+	other := set
+	other.ID = component.NewIDWithName(metadata.Type, "other")
+	c, err := processors.getOrCreate(other, cfg)
+	require.NoError(t, err)
+	assert.NotSame(t, a, c)
+
+	processors.start(a)
+	processors.start(a)
+	processors.shutdown(a)
+	processors.mu.Lock()
+	_, still := processors.m[set.ID]
+	processors.mu.Unlock()
+	assert.True(t, still, "one instance still runs")
+	processors.shutdown(a)
+	processors.mu.Lock()
+	_, still = processors.m[set.ID]
+	delete(processors.m, other.ID)
+	processors.mu.Unlock()
+	assert.False(t, still, "the last shutdown forgets the state")
+}
