@@ -120,7 +120,8 @@ func startGateway(t *testing.T, name, config string, s stores, env ...string) *c
 	}, env...)...)
 }
 
-// metric sums every sample of a Prometheus metric the collector exposes.
+// metric sums every sample of a counter the collector exposes on its
+// Prometheus endpoint, with or without the _total suffix.
 func (c *collector) metric(t *testing.T, name string) float64 {
 	t.Helper()
 	resp, err := http.Get("http://" + c.metrics + "/metrics")
@@ -134,7 +135,7 @@ func (c *collector) metric(t *testing.T, name string) float64 {
 		if !strings.HasPrefix(line, name) {
 			continue
 		}
-		rest := line[len(name):]
+		rest := strings.TrimPrefix(line[len(name):], "_total")
 		if rest == "" || (rest[0] != ' ' && rest[0] != '{') {
 			continue
 		}
