@@ -1,7 +1,9 @@
 package lokiexporter
 
 import (
+	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/config/configcompression"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
+	"gopkg.in/yaml.v3"
 
 	"github.com/otelcol-dynamo/otelcol-dynamo/exporter/lokiexporter/internal/lokipush"
 	"github.com/otelcol-dynamo/otelcol-dynamo/exporter/lokiexporter/internal/metadata"
@@ -123,4 +126,39 @@ func TestInvalidConfigs(t *testing.T) {
 			assert.Contains(t, err.Error(), want)
 		})
 	}
+}
+
+func TestEmptyListReplacesDefault(t *testing.T) {
+	cfg := loadConfig(t, "no_structured_metadata")
+	require.NoError(t, confmap.Validate(cfg))
+	assert.Empty(t, cfg.StructuredMetadata.Attributes)
+	opts, err := cfg.encoderOptions()
+	require.NoError(t, err)
+	assert.Empty(t, opts.StructuredMetadata)
+}
+
+// TestREADMEExamples loads every `exporters: loki:` example of README.md, so
+// the documentation cannot drift from the configuration it describes.
+func TestREADMEExamples(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	blocks := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllSubmatch(readme, -1)
+	n := 0
+	for _, b := range blocks {
+		var doc map[string]any
+		require.NoError(t, yaml.Unmarshal(b[1], &doc), "%s", b[1])
+		exporters, ok := doc["exporters"].(map[string]any)
+		if !ok {
+			continue
+		}
+		raw, ok := exporters["loki"].(map[string]any)
+		if !ok {
+			continue
+		}
+		n++
+		cfg := createDefaultConfig().(*Config)
+		require.NoError(t, confmap.NewFromStringMap(raw).Unmarshal(cfg), "%s", b[1])
+		require.NoError(t, confmap.Validate(cfg), "%s", b[1])
+	}
+	assert.GreaterOrEqual(t, n, 5, "README examples found")
 }
