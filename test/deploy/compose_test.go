@@ -4,7 +4,9 @@ import (
 	"context"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -250,4 +252,45 @@ func TestLokiIndexesDynamoLabelsAndKeepsIDsAsMetadata(t *testing.T) {
 	assert.Equal(t, "index_label", res["dynamo.role"])
 	logs := actions(dig(loki, "limits_config", "otlp_config", "log_attributes"))
 	assert.Equal(t, "structured_metadata", logs["x_request_id"])
+}
+
+func TestComposeLaunchNotesMatchTheJSONLReceivers(t *testing.T) {
+	// The launch notes redirect each Dynamo process's stderr into a file named
+	// for its component; the overlay's jsonl receivers must pick each file up
+	// under the same service name the process uses for OTLP.
+	b, err := os.ReadFile(repoPath(t, "configs", "compose", "README.md"))
+	require.NoError(t, err)
+	notes := strings.ReplaceAll(string(b), "\\\n", " ")
+	launch := regexp.MustCompile(`OTEL_SERVICE_NAME=(\S+)[^\n]*2>>"\$LOGS/([^"]+)"`)
+	matches := launch.FindAllStringSubmatch(notes, -1)
+	require.GreaterOrEqual(t, len(matches), 5, "aggregated (2 processes) and disaggregated (3 processes)")
+	assert.Contains(t, notes, "LOGS=$PWD/configs/compose/dynamo-logs")
+
+	p := composeProject(t)
+	var logDir string
+	for _, v := range p.Services["otelcol-dynamo"].Volumes {
+		if v.Source == repoPath(t, "configs", "compose", "dynamo-logs") {
+			logDir = v.Target
+		}
+	}
+	require.NotEmpty(t, logDir, "the collector mounts configs/compose/dynamo-logs")
+
+	overlay := readYAML(t, repoPath(t, "configs", "compose", "compose.overlay.yaml"))
+	receivers, _ := overlay["receivers"].(map[string]any)
+	for _, m := range matches {
+		service, file := m[1], path.Join(logDir, m[2])
+		var names []string
+		for id, r := range receivers {
+			if !strings.HasPrefix(id, "jsonl") {
+				continue
+			}
+			include, _ := dig(r, "include").([]any)
+			for _, glob := range include {
+				if ok, err := path.Match(glob.(string), file); err == nil && ok {
+					names = append(names, dig(r, "service_name").(string))
+				}
+			}
+		}
+		assert.Equal(t, []string{service}, names, "%s: read by exactly one jsonl receiver, as %s", file, service)
+	}
 }
