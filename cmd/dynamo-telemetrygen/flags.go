@@ -56,6 +56,7 @@ Flags:
 	c := &o.cfg
 	headers := headerFlag{}
 	var version, topology, format string
+	var utcOffset time.Duration
 
 	fs.StringVar(&c.OTLP.Endpoint, "otlp-endpoint", "", "OTLP endpoint: host:port for gRPC, a base URL or host:port for HTTP (default localhost:4317, or localhost:4318 with --otlp-http; none when only --jsonl-dir is given)")
 	fs.BoolVar(&c.OTLP.HTTP, "otlp-http", false, "send OTLP/HTTP (protobuf) to <endpoint>/v1/traces and /v1/logs instead of gRPC")
@@ -73,6 +74,8 @@ Flags:
 	fs.StringVar(&c.JSONL.Dir, "jsonl-dir", "", "write each service's JSONL lines to <dir>/<service>.log")
 	fs.StringVar(&format, "jsonl-format", "raw", "JSONL file wrapping: raw, cri (containerd/CRI-O) or docker (json-file)")
 	fs.Int64Var(&c.JSONL.RotateBytes, "rotate-bytes", 0, "rotate a JSONL file to <service>.log.<n> before it grows past this size; 0 never")
+	fs.IntVar(&c.NoiseEvery, "noise-every", 0, "after every N-th request, add a Python JSONL line and a line of vLLM's coloured text (no trace context); 0 never")
+	fs.DurationVar(&utcOffset, "jsonl-utc-offset", 0, "write JSONL times with this UTC offset, e.g. 2h (DYN_LOG_USE_LOCAL_TZ); 0 writes UTC with a Z")
 	fs.IntVar(&c.JSONL.CRISplit, "cri-split", telemetrygen.DefaultCRISplit, "longest CRI record; longer lines are split into partial (P) records")
 	fs.StringVar(&o.manifestPath, "manifest", "", "write a JSON manifest of everything sent to this file")
 	fs.Uint64Var(&c.Generator.Seed, "seed", 0, "random seed for reproducible output; 0 picks one")
@@ -113,6 +116,9 @@ Flags:
 	}
 	if c.Requests < 0 || c.Generator.LogsPerRequest < 0 || c.JSONL.RotateBytes < 0 {
 		return nil, errors.New("--requests, --logs and --rotate-bytes must not be negative")
+	}
+	if utcOffset != 0 {
+		c.Generator.JSONLZone = time.FixedZone("", int(utcOffset.Seconds()))
 	}
 	if c.Duration > 0 && !set["requests"] {
 		c.Requests = 0

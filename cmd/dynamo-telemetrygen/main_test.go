@@ -36,7 +36,7 @@ func TestParseFlags(t *testing.T) {
 		"--rate", "50", "--duration", "30s", "--topology", "disagg", "--version", "mid",
 		"--system-share", "0.1", "--failure-share", "0.05", "--logs", "4",
 		"--jsonl-dir", "/tmp/x", "--jsonl-format", "cri", "--rotate-bytes", "1048576",
-		"--manifest", "/tmp/m.json", "--seed", "7",
+		"--manifest", "/tmp/m.json", "--seed", "7", "--noise-every", "50", "--jsonl-utc-offset", "-5h",
 	}, &bytes.Buffer{})
 	require.NoError(t, err)
 	c := o.cfg
@@ -52,6 +52,10 @@ func TestParseFlags(t *testing.T) {
 	assert.Equal(t, int64(1048576), c.JSONL.RotateBytes)
 	assert.Equal(t, "/tmp/m.json", o.manifestPath)
 	assert.Equal(t, uint64(7), c.Generator.Seed)
+	assert.Equal(t, 50, c.NoiseEvery)
+	require.NotNil(t, c.Generator.JSONLZone)
+	_, offset := time.Date(2026, 7, 30, 0, 0, 0, 0, c.Generator.JSONLZone).Zone()
+	assert.Equal(t, -5*3600, offset)
 
 	o, err = parseFlags([]string{"--jsonl-dir", "/tmp/x"}, &bytes.Buffer{})
 	require.NoError(t, err)

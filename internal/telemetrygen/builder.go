@@ -291,6 +291,9 @@ func (b *builder) spanFields(s *Span) []KV {
 }
 
 func (b *builder) line(s *Span, t time.Time, level, file string, lineNo int, target, msg string, fields []KV) {
+	if z := b.g.opts.JSONLZone; z != nil {
+		t = t.In(z)
+	}
 	b.r.JSONL = append(b.r.JSONL, JSONLLine{
 		Service: s.Service,
 		Time:    t,

@@ -13,16 +13,24 @@ import (
 )
 
 // jsonlTimeLayout is Dynamo's JSONL timestamp: UTC, always six fractional
-// digits and a Z.
-const jsonlTimeLayout = "2006-01-02T15:04:05.000000Z"
+// digits and a Z; jsonlLocalTimeLayout is the DYN_LOG_USE_LOCAL_TZ form with
+// the offset.
+const (
+	jsonlTimeLayout      = "2006-01-02T15:04:05.000000Z"
+	jsonlLocalTimeLayout = "2006-01-02T15:04:05.000000-07:00"
+)
 
 // AppendJSONL appends l encoded as Dynamo does (without the newline): the
 // keys time, level, file, line, target, message first, then every other key in
 // alphabetical order. file and line are left out when File is empty (Python
-// lines).
+// lines). A time in UTC is written with a Z, any other with its offset.
 func AppendJSONL(dst []byte, l *JSONLLine) []byte {
 	dst = append(dst, `{"time":"`...)
-	dst = l.Time.UTC().AppendFormat(dst, jsonlTimeLayout)
+	if l.Time.Location() == time.UTC {
+		dst = l.Time.AppendFormat(dst, jsonlTimeLayout)
+	} else {
+		dst = l.Time.AppendFormat(dst, jsonlLocalTimeLayout)
+	}
 	dst = append(dst, `","level":`...)
 	dst = appendJSONString(dst, l.Level)
 	if l.File != "" {
@@ -160,19 +168,25 @@ func NewJSONLWriter(opts JSONLWriterOptions) (*JSONLWriter, error) {
 
 // Write buffers one line for its service's file.
 func (w *JSONLWriter) Write(l *JSONLLine) error {
-	f, err := w.file(l.Service)
+	w.buf = AppendJSONL(w.buf[:0], l)
+	return w.WriteText(l.Service, w.buf, l.Time)
+}
+
+// WriteText buffers one line of any text (a line that is not JSON, such as
+// vLLM's coloured output) for service's file; line holds no newline.
+func (w *JSONLWriter) WriteText(service string, line []byte, t time.Time) error {
+	f, err := w.file(service)
 	if err != nil {
 		return err
 	}
-	w.buf = AppendJSONL(w.buf[:0], l)
-	rec := w.wrap(nil, w.buf, l.Time)
+	rec := w.wrap(nil, line, t)
 	if w.rotateBytes > 0 && f.size+int64(f.pending.Len())+int64(len(rec)) > w.rotateBytes && f.size+int64(f.pending.Len()) > 0 {
 		if err := w.rotate(f); err != nil {
 			return err
 		}
 	}
 	f.pending.Write(rec)
-	w.lines[l.Service]++
+	w.lines[service]++
 	return nil
 }
 

@@ -57,13 +57,16 @@ type RequestRecord struct {
 // Totals sums a Manifest's requests (unsent ones excluded from the OTLP
 // counts).
 type Totals struct {
-	Requests            int              `json:"requests"`
-	SystemRequests      int              `json:"system_requests"`
-	FailedRequests      int              `json:"failed_requests"`
-	UnsentRequests      int              `json:"unsent_requests"`
-	Spans               int              `json:"spans"`
-	OTLPLogs            int              `json:"otlp_logs"`
-	JSONLLines          int              `json:"jsonl_lines"`
+	Requests       int `json:"requests"`
+	SystemRequests int `json:"system_requests"`
+	FailedRequests int `json:"failed_requests"`
+	UnsentRequests int `json:"unsent_requests"`
+	Spans          int `json:"spans"`
+	OTLPLogs       int `json:"otlp_logs"`
+	JSONLLines     int `json:"jsonl_lines"`
+	// JSONLNoiseLines are lines written next to the requests' JSONL that
+	// belong to no request (Config.NoiseEvery); not in JSONLLines.
+	JSONLNoiseLines     int              `json:"jsonl_noise_lines"`
 	SpansByService      map[string]int   `json:"spans_by_service"`
 	SpansByName         map[string]int   `json:"spans_by_name"`
 	OTLPLogsByService   map[string]int   `json:"otlp_logs_by_service"`

@@ -118,6 +118,9 @@ type Options struct {
 	Model string
 	// Namespace is Dynamo's namespace on handle_payload spans.
 	Namespace string
+	// JSONLZone, when set, writes JSONL times in this zone with their offset
+	// (DYN_LOG_USE_LOCAL_TZ) instead of UTC with a Z.
+	JSONLZone *time.Location
 }
 
 // DefaultModel is the model name used when Options.Model is empty.

@@ -398,6 +398,19 @@ func TestJSONLMatchesDocumentedSample(t *testing.T) {
 		string(AppendJSONL(nil, &py)), "Python lines have no file/line; nothing is HTML-escaped")
 }
 
+func TestJSONLLocalTimeZone(t *testing.T) {
+	r := oneRequest(t, VersionNew, TopologyAggregated, Options{JSONLZone: time.FixedZone("CEST", 2*3600)})
+	for i := range r.JSONL {
+		b := AppendJSONL(nil, &r.JSONL[i])
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(b, &m))
+		assert.Regexp(t, `^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+02:00$`, m["time"])
+		ts, err := time.Parse(time.RFC3339Nano, m["time"].(string))
+		require.NoError(t, err)
+		assert.True(t, ts.Equal(r.JSONL[i].Time), "the same instant as in UTC")
+	}
+}
+
 func TestOTLPLogRecords(t *testing.T) {
 	for _, v := range Versions {
 		r := oneRequest(t, v, TopologyDisaggregated, Options{LogsPerRequest: 7})

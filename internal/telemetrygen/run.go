@@ -32,6 +32,11 @@ type Config struct {
 	RootDelay time.Duration
 	// SendTimeout bounds the retries of one export; 0 means 30s.
 	SendTimeout time.Duration
+	// NoiseEvery adds, after every NoiseEvery-th request, the lines that share
+	// a worker's stderr with Dynamo's JSONL without belonging to a request: a
+	// Python JSONL line without trace context and a line of vLLM's
+	// ANSI-coloured plain text. They are counted in Totals.JSONLNoiseLines.
+	NoiseEvery int
 
 	// Progress, when set, is called every ProgressInterval (default 5s) and
 	// once at the end.
@@ -217,6 +222,11 @@ func (rn *runner) emit(ctx context.Context, batch []*Request) error {
 					return fmt.Errorf("write JSONL: %w", err)
 				}
 			}
+			if n := rn.cfg.NoiseEvery; n > 0 && r.Seq%n == 0 {
+				if err := rn.noise(r); err != nil {
+					return fmt.Errorf("write JSONL: %w", err)
+				}
+			}
 		}
 		if err := rn.jsonl.Flush(); err != nil {
 			return fmt.Errorf("write JSONL: %w", err)
@@ -244,6 +254,41 @@ func (rn *runner) emit(ctx context.Context, batch []*Request) error {
 		return nil
 	}
 	rn.pending = append(rn.pending, pendingBatch{due: time.Now().Add(rn.cfg.RootDelay), reqs: batch})
+	return nil
+}
+
+// noise writes a Python JSONL line and a line of vLLM's coloured text to the
+// file of the last service r wrote to.
+func (rn *runner) noise(r *Request) error {
+	svc := r.Root().Service
+	t := r.Start
+	if len(r.JSONL) > 0 {
+		last := &r.JSONL[len(r.JSONL)-1]
+		svc, t = r.JSONL[0].Service, last.Time
+		for i := range r.JSONL {
+			if r.JSONL[i].Service != r.Root().Service {
+				svc = r.JSONL[i].Service
+			}
+		}
+	}
+	py := JSONLLine{
+		Service: svc, Time: t.UTC(), Level: "INFO", Target: "log",
+		Message: "VllmWorker for " + rn.gen.opts.Model + " has been initialized",
+		Fields: []KV{
+			{"log.file", "/opt/dynamo/venv/lib/python3.12/site-packages/dynamo/vllm/main.py"},
+			{"log.line", int64(191)},
+			{"log.target", "main.init"},
+		},
+	}
+	if err := rn.jsonl.Write(&py); err != nil {
+		return err
+	}
+	text := fmt.Sprintf("\x1b[2m%s\x1b[0m \x1b[33mWARNING\x1b[0m vllm.v1.metrics.loggers: Engine 000: Avg prompt throughput: %.1f tokens/s, Avg generation throughput: %.1f tokens/s, Running: %d reqs",
+		t.UTC().Format(jsonlTimeLayout), 100+float64(r.Seq%900), 10+float64(r.Seq%90), 1+r.Seq%8)
+	if err := rn.jsonl.WriteText(svc, []byte(text), t); err != nil {
+		return err
+	}
+	rn.manifest.Totals.JSONLNoiseLines += 2
 	return nil
 }
 

@@ -2,7 +2,9 @@ package telemetrygen
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -278,6 +280,39 @@ func TestRunJSONLOnly(t *testing.T) {
 		assert.Zero(t, rec.Spans)
 	}
 	assert.Equal(t, lines, sum)
+}
+
+func TestRunNoiseLines(t *testing.T) {
+	dir := t.TempDir()
+	m, err := Run(context.Background(), Config{
+		Generator: Options{Seed: 12, SystemShare: 0.2},
+		JSONL:     JSONLWriterOptions{Dir: dir},
+		Requests:  40, NoiseEvery: 10,
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 8, m.Totals.JSONLNoiseLines, "a Python line and a vLLM text line every 10 requests")
+	var lines []string
+	for _, p := range m.JSONLFiles {
+		lines = append(lines, readFiles(t, p)...)
+	}
+	assert.Len(t, lines, m.Totals.JSONLLines+m.Totals.JSONLNoiseLines)
+	ansi, python := 0, 0
+	for _, l := range lines {
+		if strings.HasPrefix(l, "\x1b[2m") {
+			ansi++
+			continue
+		}
+		var obj map[string]any
+		require.NoError(t, json.Unmarshal([]byte(l), &obj), l)
+		if obj["target"] == "log" {
+			python++
+			assert.NotContains(t, obj, "trace_id", "Python lines carry no trace context")
+			assert.NotContains(t, obj, "file")
+			assert.Equal(t, float64(191), obj["log.line"])
+		}
+	}
+	assert.Equal(t, 4, ansi)
+	assert.Equal(t, 4, python)
 }
 
 func TestRunRejectsNothingToDo(t *testing.T) {
