@@ -18,6 +18,7 @@ import (
 	transformprocessor "github.com/open-telemetry/opentelemetry-collector-contrib/processor/transformprocessor"
 	filelogreceiver "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/filelogreceiver"
 	lokiexporter "github.com/otelcol-dynamo/otelcol-dynamo/exporter/lokiexporter"
+	dynamoprocessor "github.com/otelcol-dynamo/otelcol-dynamo/processor/dynamoprocessor"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/connector"
 	"go.opentelemetry.io/collector/exporter"
@@ -114,6 +115,7 @@ func components() (otelcol.Factories, error) {
 		filterprocessor.NewFactory(),
 		k8sattributesprocessor.NewFactory(),
 		tailsamplingprocessor.NewFactory(),
+		dynamoprocessor.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -127,6 +129,7 @@ func components() (otelcol.Factories, error) {
 		filterprocessor.NewFactory().Type():        "github.com/open-telemetry/opentelemetry-collector-contrib/processor/filterprocessor v0.160.0",
 		k8sattributesprocessor.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/processor/k8sattributesprocessor v0.160.0",
 		tailsamplingprocessor.NewFactory().Type():  "github.com/open-telemetry/opentelemetry-collector-contrib/processor/tailsamplingprocessor v0.160.0",
+		dynamoprocessor.NewFactory().Type():        "github.com/otelcol-dynamo/otelcol-dynamo v0.0.0",
 	})
 
 	factories.Connectors, err = otelcol.MakeFactoryMap[connector.Factory](
