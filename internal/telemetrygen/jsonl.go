@@ -55,11 +55,27 @@ func AppendJSONL(dst []byte, l *JSONLLine) []byte {
 }
 
 func appendJSONString(dst []byte, s string) []byte {
+	if plainJSON(s) {
+		dst = append(dst, '"')
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(s)
 	return append(dst, bytes.TrimRight(buf.Bytes(), "\n")...)
+}
+
+// plainJSON reports whether s can be written between quotes as it is: ASCII
+// without quotes, backslashes and control characters.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 func appendJSONValue(dst []byte, v any) []byte {
