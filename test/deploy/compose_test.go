@@ -286,7 +286,7 @@ func TestComposeLaunchNotesMatchTheJSONLReceivers(t *testing.T) {
 			}
 			include, _ := dig(r, "include").([]any)
 			for _, glob := range include {
-				if ok, err := path.Match(glob.(string), file); err == nil && ok {
+				if ok, err := path.Match(envDefaults(glob.(string)), file); err == nil && ok {
 					names = append(names, dig(r, "service_name").(string))
 				}
 			}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -82,4 +83,12 @@ func skipUntilRegistered(t *testing.T, config string) {
 			}
 		}
 	}
+}
+
+var envReference = regexp.MustCompile(`\$\{env:[A-Za-z_][A-Za-z0-9_]*(:-([^}]*))?\}`)
+
+// envDefaults replaces every ${env:NAME:-default} of a collector configuration
+// value with its default, as the collector does when NAME is not set.
+func envDefaults(s string) string {
+	return envReference.ReplaceAllString(s, "$2")
 }
