@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -174,4 +175,54 @@ func TestTransformBaselineVariants(t *testing.T) {
 	assert.Equal(t, map[string]any{"x_request_id": "d", "request_id": "u", "dynamo.context_id": "ctx"}, s.At(2).Attributes().AsRaw())
 	assert.Equal(t, "GET /v1/models/{id}", s.At(3).Name())
 	assert.Equal(t, map[string]any{"ttft_ms": 5.85, "instance_id": int64(2221573453717914121)}, s.At(3).Attributes().AsRaw())
+}
+
+// TestDynamoAndTransformAgree is the correctness check of
+// BenchmarkProcessor: on the benchmark's own workload the two candidates
+// give every span the same name, kind, status, attributes and resource,
+// except for what OTTL cannot express, which only the dynamo processor
+// does: x_request_id propagated from elsewhere in the trace.
+func TestDynamoAndTransformAgree(t *testing.T) {
+	w := processorWorkload(false)
+	in := spanViews(w.Traces)
+	dy := spanViews(runTraces(t, dynamoCandidate, w))
+	tr := spanViews(runTraces(t, transformCandidate, w))
+	require.Len(t, dy, len(in))
+	require.Len(t, tr, len(in))
+	propagated := 0
+	for id, d := range dy {
+		o := tr[id]
+		if _, had := o.attrs[dynamo.XRequestID]; !had {
+			if _, got := d.attrs[dynamo.XRequestID]; got {
+				propagated++
+				delete(d.attrs, dynamo.XRequestID)
+			}
+		}
+		if !assert.Equal(t, o, d, "span %s %q of %s", id, in[id].name, in[id].service) {
+			break
+		}
+	}
+	t.Logf("%d spans normalized alike; x_request_id propagated by the dynamo processor only: %d", len(in), propagated)
+	assert.Positive(t, propagated)
+}
+
+// TestDynamoAndTransformAgreeOnLogs is the same check for log records.
+func TestDynamoAndTransformAgreeOnLogs(t *testing.T) {
+	w := processorWorkload(false)
+	dy := recordViews(runLogs(t, dynamoCandidate, w))
+	tr := recordViews(runLogs(t, transformCandidate, w))
+	require.Len(t, dy, w.Records)
+	require.Len(t, tr, w.Records)
+	key := func(r recordView) string { return fmt.Sprint(r.SpanID, r.Timestamp, r.Body) }
+	byKey := map[string]recordView{}
+	for _, r := range tr {
+		byKey[key(r)] = r
+	}
+	require.Len(t, byKey, len(tr), "records are told apart by span, time and body")
+	for _, d := range dy {
+		if !assert.Equal(t, byKey[key(d)], d) {
+			break
+		}
+	}
+	t.Logf("%d log records normalized alike", len(dy))
 }

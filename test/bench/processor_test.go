@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor"
@@ -123,11 +124,23 @@ func benchTraces(b *testing.B, c candidate, w *Workload) {
 	m.Report(in, "span")
 }
 
-// benchLogs is benchTraces for log records.
-func benchLogs(b *testing.B, c candidate, w *Workload) {
+// benchLogs is benchTraces for log records. With primed, the spans of the
+// same requests go first (unmeasured) through a traces instance of the same
+// processor, as in a collector whose traces and logs pipelines share it:
+// the records' traces are then known. Without, every record with a trace
+// context waits for its trace's x_request_id (the dynamo processor holds
+// it until Shutdown releases it).
+func benchLogs(b *testing.B, c candidate, w *Workload, primed bool) {
 	var cnt counter
 	p := newLogsProcessor(b, c, cnt.logs())
 	m := NewMeter(b)
+	if primed {
+		tp := newTracesProcessor(b, c, consumertest.NewNop())
+		for i := range w.Traces {
+			require.NoError(b, tp.ConsumeTraces(context.Background(), w.CloneTraces(i)))
+		}
+		defer func() { require.NoError(b, tp.Shutdown(context.Background())) }()
+	}
 	b.ReportAllocs()
 	pool := make([]plog.Logs, len(w.Logs))
 	in := 0
@@ -176,7 +189,11 @@ func processorWorkload(splitRoots bool) *Workload {
 //	traces_roots_late each batch's root spans in the next batch, as Dynamo
 //	                  sends them (the dynamo processor holds children until
 //	                  their root arrives; transform cannot)
-//	logs              the OTLP log records of the new version
+//	logs              the OTLP log records of the new version, their spans
+//	                  already seen by the same processor in a traces pipeline
+//	logs_held         the same records with no span seen: every record
+//	                  waits for its trace's x_request_id (the dynamo
+//	                  processor holds them; Shutdown releases them)
 func BenchmarkProcessor(b *testing.B) {
 	whole := processorWorkload(false)
 	late := processorWorkload(true)
@@ -187,6 +204,9 @@ func BenchmarkProcessor(b *testing.B) {
 		b.Run("traces_roots_late/"+c.name, func(b *testing.B) { benchTraces(b, c, late) })
 	}
 	for _, c := range processorCandidates {
-		b.Run("logs/"+c.name, func(b *testing.B) { benchLogs(b, c, whole) })
+		b.Run("logs/"+c.name, func(b *testing.B) { benchLogs(b, c, whole, true) })
+	}
+	for _, c := range processorCandidates {
+		b.Run("logs_held/"+c.name, func(b *testing.B) { benchLogs(b, c, whole, false) })
 	}
 }
