@@ -489,3 +489,23 @@ func TestReadMessageTruncates(t *testing.T) {
 	assert.Equal(t, "(empty body)", readMessage(bytes.NewReader(nil)))
 	assert.Equal(t, "bad", readMessage(bytes.NewReader([]byte("  bad\n"))))
 }
+
+func TestTimeoutIsRetryable(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) })
+	cfg := testConfig(srv.URL + "/loki/api/v1/push")
+	cfg.ClientConfig.Timeout = 100 * time.Millisecond
+	cfg.RetryConfig.Enabled = false
+	exp, _ := startExporter(t, cfg)
+	err := exp.ConsumeLogs(context.Background(), dynamoLogs())
+	require.Error(t, err)
+	assert.False(t, consumererror.IsPermanent(err))
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+}
