@@ -77,7 +77,6 @@ func TestShippedConfigsValidate(t *testing.T) {
 	for _, path := range configs {
 		rel := strings.TrimPrefix(path, testutil.RepoRoot(t)+"/")
 		t.Run(rel, func(t *testing.T) {
-			skipUntilRegistered(t, bin, rel)
 			// With every environment variable at its documented default ...
 			validateConfig(t, bin, path, nil)
 			// ... and with the variables a second gateway on the same host would set.
@@ -94,25 +93,3 @@ func TestShippedConfigsValidate(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
-
-// pendingComponents lists shipped configurations that use a component which
-// is being written and not yet registered in builder-config.yaml. Such a
-// configuration is skipped, saying why, only while the binary lacks the
-// component; once it is registered the configuration is validated like any
-// other, and its entry here should go.
-var pendingComponents = map[string]string{
-	"configs/agent-k8s.yaml": "jsonl",
-}
-
-func skipUntilRegistered(t *testing.T, bin, rel string) {
-	t.Helper()
-	component, ok := pendingComponents[rel]
-	if !ok {
-		return
-	}
-	out, err := exec.Command(bin, "components").CombinedOutput()
-	require.NoError(t, err, "%s components:\n%s", bin, out)
-	if !strings.Contains(string(out), "name: "+component+"\n") {
-		t.Skipf("%s uses the %q component, not yet registered in builder-config.yaml", rel, component)
-	}
-}

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -128,13 +127,6 @@ func TestComposeCollectorRuns(t *testing.T) {
 	}
 	p := composeProject(t)
 	files := composeCollectorConfigs(t, p)
-	var text strings.Builder
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		require.NoError(t, err)
-		text.Write(b)
-	}
-	skipUntilRegistered(t, text.String())
 
 	jaeger := testbackend.StartJaeger(t)
 	vlogs := testbackend.StartVictoriaLogs(t)

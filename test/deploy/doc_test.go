@@ -65,26 +65,6 @@ func validate(t *testing.T, env []string, configs ...string) {
 	require.NoError(t, err, "otelcol-dynamo %s:\n%s", strings.Join(args, " "), out)
 }
 
-// pendingComponents are components that configurations here use but that are
-// still being written and not yet registered in builder-config.yaml.
-var pendingComponents = []string{"jsonl"}
-
-// skipUntilRegistered skips a validation, saying why, while the collector
-// binary lacks a pending component that the configuration uses. Once the
-// component is registered, the validation runs.
-func skipUntilRegistered(t *testing.T, config string) {
-	t.Helper()
-	out, err := exec.Command(testutil.CollectorBinary(t), "components").CombinedOutput()
-	require.NoError(t, err, "otelcol-dynamo components:\n%s", out)
-	for _, c := range pendingComponents {
-		if strings.Contains(config, "\n  "+c+":") || strings.Contains(config, "\n  "+c+"/") {
-			if !strings.Contains(string(out), "name: "+c+"\n") {
-				t.Skipf("uses the %q component, not yet registered in builder-config.yaml", c)
-			}
-		}
-	}
-}
-
 var envReference = regexp.MustCompile(`\$\{env:[A-Za-z_][A-Za-z0-9_]*(:-([^}]*))?\}`)
 
 // envDefaults replaces every ${env:NAME:-default} of a collector configuration

@@ -265,7 +265,6 @@ func TestKubernetesEmbeddedCollectorConfigsValidate(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			config := o.configMaps[name].Data[k8sgen.ConfigKey]
 			require.NotEmpty(t, config)
-			skipUntilRegistered(t, config)
 			path := filepath.Join(t.TempDir(), "config.yaml")
 			require.NoError(t, os.WriteFile(path, []byte(config), 0o644))
 			var env []string
