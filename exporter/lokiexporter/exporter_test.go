@@ -2,6 +2,7 @@ package lokiexporter
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configcompression"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer/consumererror"
@@ -508,4 +510,22 @@ func TestTimeoutIsRetryable(t *testing.T) {
 	require.Error(t, err)
 	assert.False(t, consumererror.IsPermanent(err))
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
+}
+
+func TestJSONWithGzip(t *testing.T) {
+	loki := newFakeLoki(t)
+	cfg := testConfig(loki.pushURL())
+	cfg.Encoding = EncodingJSON
+	cfg.ClientConfig.Compression = configcompression.TypeGzip
+	exp, _ := startExporter(t, cfg)
+	require.NoError(t, exp.ConsumeLogs(context.Background(), dynamoLogs()))
+	reqs := loki.got()
+	require.Len(t, reqs, 1)
+	assert.Equal(t, "gzip", reqs[0].header.Get("Content-Encoding"))
+	zr, err := gzip.NewReader(bytes.NewReader(reqs[0].body))
+	require.NoError(t, err)
+	plain, err := io.ReadAll(zr)
+	require.NoError(t, err)
+	assert.True(t, json.Valid(plain))
+	assert.Contains(t, string(plain), `"x_request_id":"test-trace-001"`)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/config/configcompression"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -42,12 +43,15 @@ func withRequestID(ld plog.Logs, id string) plog.Logs {
 
 func TestVictoriaLogsRoundTrip(t *testing.T) {
 	vl := testbackend.StartVictoriaLogs(t)
-	for _, enc := range []Encoding{EncodingProtobuf, EncodingJSON} {
-		t.Run(string(enc), func(t *testing.T) {
+	for name, enc := range map[string]Encoding{"protobuf": EncodingProtobuf, "json": EncodingJSON, "json_gzip": EncodingJSON} {
+		t.Run(name, func(t *testing.T) {
 			cfg := testConfig(vl.LokiPushURL())
 			cfg.Encoding = enc
+			if name == "json_gzip" {
+				cfg.ClientConfig.Compression = configcompression.TypeGzip
+			}
 			exp, tel := startExporter(t, cfg)
-			id := fmt.Sprintf("it-%s-%d", enc, time.Now().UnixNano())
+			id := fmt.Sprintf("it-%s-%d", name, time.Now().UnixNano())
 			require.NoError(t, exp.ConsumeLogs(context.Background(), withRequestID(dynamoLogs(), id)))
 			assert.Equal(t, int64(3), counter(t, tel, "otelcol_exporter_loki_entries_sent"))
 
