@@ -15,7 +15,7 @@ import (
 const (
 	defaultWait          = 5 * time.Second
 	defaultMaxHeldItems  = 100000
-	defaultMaxTraces     = 200000
+	defaultMaxTraces     = 100000
 	defaultTraceTTL      = 10 * time.Minute
 	defaultMaxPerService = 1000
 	defaultOverflowName  = "span_name_overflow"

@@ -128,7 +128,10 @@ func (n *Normalizer) Span(rs *ResourceState, span ptrace.Span, st *Stats) SpanRe
 
 	name := span.Name()
 	orig := name
-	for _, r := range n.s.Rules {
+	for _, r := range n.rules {
+		if r.literal != "" && !strings.Contains(name, r.literal) {
+			continue
+		}
 		if r.Pattern.MatchString(name) {
 			name = r.Pattern.ReplaceAllString(name, r.Replacement)
 		}

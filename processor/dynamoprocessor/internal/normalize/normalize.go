@@ -115,6 +115,14 @@ type Normalizer struct {
 	numFirst [256]bool
 	limiter  *nameLimiter
 	idents   *identityCache
+	rules    []compiledRule
+}
+
+// compiledRule is a user rule with the literal every match contains, so
+// names that cannot match skip the regular expression.
+type compiledRule struct {
+	Rule
+	literal string
 }
 
 // New returns a Normalizer for s.
@@ -136,6 +144,10 @@ func New(s Settings) *Normalizer {
 		n.numFirst[k[0]] = true
 		n.numMinL = min(n.numMinL, len(k))
 		n.numMaxL = max(n.numMaxL, len(k))
+	}
+	for _, r := range s.Rules {
+		lit, _ := r.Pattern.LiteralPrefix()
+		n.rules = append(n.rules, compiledRule{Rule: r, literal: lit})
 	}
 	n.limiter = newNameLimiter(s.MaxNamesPerSvc)
 	n.idents = newIdentityCache(s.ServiceMappings)

@@ -516,3 +516,14 @@ func TestNoAllocationWhenNothingChanges(t *testing.T) {
 	})
 	assert.Zero(t, allocs)
 }
+
+func TestUserRuleLiteralPreCheck(t *testing.T) {
+	s := Defaults()
+	s.Rules = []Rule{{Pattern: regexp.MustCompile(`^GET /internal/(.*)$`), Replacement: "GET /internal"}}
+	n := New(s)
+	assert.Equal(t, "GET /internal/", n.rules[0].literal)
+	span, _, _, _ := runSpan(t, n, spanCase{name: "GET /internal/abc"})
+	assert.Equal(t, "GET /internal", span.Name())
+	span, _, _, _ = runSpan(t, n, spanCase{name: "GET /public/abc"})
+	assert.Equal(t, "GET /public/abc", span.Name())
+}
