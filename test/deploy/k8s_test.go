@@ -355,9 +355,18 @@ func TestKubernetesAgentTier(t *testing.T) {
 	assert.Contains(t, keys, "nvidia.com/dynamo-graph-deployment-name")
 
 	// load_balancing by trace id over the gateways' headless Service, which
-	// the k8s resolver names <service>.<namespace>.
+	// the k8s resolver names <service>.<namespace>. The trace id travels as
+	// an attribute, set alike on spans and log records (the exporter's own
+	// traceID key hashes the two differently).
 	lb := dig(agentConfig, "exporters", "load_balancing")
-	assert.Equal(t, "traceID", dig(lb, "routing_key"))
+	assert.Equal(t, "attributes", dig(lb, "routing_key"))
+	assert.Equal(t, []any{"routing.trace_id"}, dig(lb, "routing_attributes"))
+	spanRoute, _ := dig(agentConfig, "processors", "transform/route", "trace_statements").([]any)
+	logRoute, _ := dig(agentConfig, "processors", "transform/route", "log_statements").([]any)
+	require.NotEmpty(t, spanRoute)
+	require.NotEmpty(t, logRoute)
+	assert.Equal(t, `set(span.attributes["routing.trace_id"], span.trace_id.string)`, spanRoute[0])
+	assert.True(t, strings.HasPrefix(logRoute[0].(string), `set(log.attributes["routing.trace_id"], log.trace_id.string)`), logRoute[0])
 	resolver, _ := dig(lb, "resolver", "k8s", "service").(string)
 	resolver = os.Expand(strings.ReplaceAll(resolver, "${env:", "${"), func(k string) string {
 		name, def, _ := strings.Cut(k, ":-")
@@ -371,6 +380,9 @@ func TestKubernetesAgentTier(t *testing.T) {
 	pipelines, _ := dig(agentConfig, "service", "pipelines").(map[string]any)
 	for name := range pipelines {
 		assert.Equal(t, []any{"load_balancing"}, dig(pipelines, name, "exporters"), "pipeline %s goes to the gateways", name)
+		processors, _ := dig(pipelines, name, "processors").([]any)
+		route, k8s := slices.Index(processors, any("transform/route")), slices.Index(processors, any("k8s_attributes"))
+		assert.True(t, route > k8s && k8s >= 0, "pipeline %s: transform/route after k8s_attributes (it reads k8s.pod.uid)", name)
 	}
 
 	// RBAC: what k8s_attributes and the k8s resolver need.
