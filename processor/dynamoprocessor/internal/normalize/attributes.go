@@ -24,6 +24,7 @@ const (
 	hasDisaggRole
 	hasTraceIDField
 	hasSpanIDField
+	hasSpanNameField
 )
 
 // scan makes one pass over attrs: it converts the numeric fields in place and
@@ -69,6 +70,9 @@ func (n *Normalizer) scan(attrs pcommon.Map, st *Stats) (mask uint32, changed bo
 			continue
 		case dynamo.SpanIDField:
 			mask |= hasSpanIDField
+			continue
+		case dynamo.SpanNameField:
+			mask |= hasSpanNameField
 			continue
 		}
 		if n.isAlias(k) {

@@ -313,7 +313,7 @@ type LogResult struct {
 }
 
 // LogRecord applies the request-id, numeric-field and component rules to one
-// log record. A record without a trace context that carries Dynamo's JSONL
+// log record, and spells its JSONL span_name field canonically. A record without a trace context that carries Dynamo's JSONL
 // trace_id and span_id fields gets them as its trace context.
 func (n *Normalizer) LogRecord(rs *ResourceState, lr plog.LogRecord, st *Stats) LogResult {
 	var res LogResult
@@ -329,6 +329,15 @@ func (n *Normalizer) LogRecord(rs *ResourceState, lr plog.LogRecord, st *Stats) 
 	} else if mask&hasXRID != 0 {
 		v, _ := attrs.Get(dynamo.XRequestID)
 		res.XRequestID, _ = idString(v)
+	}
+	if n.s.Canonicalize && mask&hasSpanNameField != 0 {
+		// JSONL lines name their span: spell it as the span is spelled.
+		if v, ok := attrs.Get(dynamo.SpanNameField); ok && v.Type() == pcommon.ValueTypeStr {
+			if c, ok := dynamo.CanonicalSpanName(v.Str()); ok {
+				v.SetStr(c)
+				changed = true
+			}
+		}
 	}
 	if mask&hasTraceIDField != 0 && lr.TraceID().IsEmpty() {
 		if tid, ok := traceIDField(attrs); ok {

@@ -469,7 +469,7 @@ func TestLogRecord(t *testing.T) {
 	require.NoError(t, lr.Attributes().FromRaw(map[string]any{
 		"component": "prefill", "endpoint": "generate", "instance_id": "3866790875219207267",
 		"namespace": "vllm-disagg", "parent_id": "5c20cc08e6afb2b7", "span_id": "1a2b3c4d5e6f7a8b",
-		"span_name": "handle_payload", "trace_id": "b672ccf48683b392891c5cb4163d4b51",
+		"span_name": "Handle-Payload", "trace_id": "b672ccf48683b392891c5cb4163d4b51",
 		"x_dynamo_request_id": uuidMid, "x_request_id": "test-trace-001",
 	}))
 	n := New(Defaults())
@@ -483,6 +483,7 @@ func TestLogRecord(t *testing.T) {
 	assert.Equal(t, uuidMid, got["request_id"])
 	assert.NotContains(t, got, "x_dynamo_request_id")
 	assert.Equal(t, int64(3866790875219207267), got["instance_id"])
+	assert.Equal(t, "handle_payload", got["span_name"])
 	assert.Equal(t, "b672ccf48683b392891c5cb4163d4b51", lr.TraceID().String())
 	assert.Equal(t, "1a2b3c4d5e6f7a8b", lr.SpanID().String())
 	assert.Equal(t, int64(1), st.Changed)
