@@ -228,4 +228,8 @@ func TestComposeCollectorRuns(t *testing.T) {
 	got := vlogs.WaitForCount(t, "x_request_id:="+requestID, 1, 30*time.Second)
 	assert.Equal(t, "dynamo-frontend", got[0]["service.name"])
 	assert.Equal(t, "request received", got[0]["_msg"])
+	// What Loki keeps as structured metadata trace_id (the log -> trace link)
+	// and indexes as dynamo_component.
+	assert.Equal(t, traceID, got[0]["trace_id"])
+	assert.Equal(t, "frontend", got[0]["dynamo.component"])
 }
