@@ -185,6 +185,19 @@ func (m metrics) sum(name string, labels ...string) float64 {
 	return total
 }
 
+// sumPrefix is sum over every metric whose name starts with prefix (the
+// Prometheus exporter may add unit and _total suffixes).
+func (m metrics) sumPrefix(prefix string, labels ...string) float64 {
+	var total float64
+	for series := range m {
+		n, _, _ := strings.Cut(series, "{")
+		if strings.HasPrefix(n, prefix) {
+			total += metrics{series: m[series]}.sum(n, labels...)
+		}
+	}
+	return total
+}
+
 // sampler records the peak of a value polled in the background.
 type sampler struct {
 	mu   sync.Mutex
