@@ -575,3 +575,23 @@ func TestSharedStateFollowsComponentID(t *testing.T) {
 	processors.mu.Unlock()
 	assert.False(t, still, "the last shutdown forgets the state")
 }
+
+// A batch the processor has normalized comes out of it again unchanged: a
+// second dynamo processor (or a replay) changes nothing.
+func TestNormalizedBatchIsLeftAsItIs(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Propagation.Wait = time.Minute }, nil, nil)
+	require.NoError(t, h.tp.ConsumeTraces(context.Background(), dynamoBatch(t)))
+	require.Len(t, h.ts.AllTraces(), 1, "the batch held its roots: nothing waits")
+	first := h.ts.AllTraces()[0]
+	for _, s := range allSpans(h.ts) {
+		require.NotNil(t, attr(s.Attributes(), "x_request_id"), s.Name())
+	}
+
+	again := ptrace.NewTraces()
+	first.CopyTo(again)
+	h2 := newHarness(t, nil, nil, nil)
+	require.NoError(t, h2.tp.ConsumeTraces(context.Background(), again))
+	require.Len(t, h2.ts.AllTraces(), 1)
+	assert.Equal(t, first, h2.ts.AllTraces()[0])
+	assert.Zero(t, h2.metric(t, "otelcol_processor_dynamo_items_changed"))
+}

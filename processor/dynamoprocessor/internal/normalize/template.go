@@ -110,7 +110,7 @@ func Template(name string) (string, bool) {
 	if !mayNeedTemplate(name) {
 		return name, false
 	}
-	changed := false
+	orig, changed := name, false
 	if q := strings.IndexByte(name, '?'); q >= 0 {
 		name = strings.TrimRight(name[:q], " ")
 		changed = true
@@ -162,6 +162,9 @@ func Template(name string) (string, bool) {
 		}
 	}
 	if b == nil {
+		if changed && name == "" {
+			return orig, false // a name that is only a query string stays
+		}
 		return name, changed
 	}
 	b = append(b, name[flushed:]...)

@@ -28,7 +28,8 @@ func TestTemplate(t *testing.T) {
 		{"cafebabe", "cafebabe", false},
 		{"deadbeefdeadbeef", "deadbeefdeadbeef", false}, // no digit: not recognised (documented)
 		{"v1", "v1", false},
-		{"?", "", true},
+		{"?", "?", false},
+		{" ?a=1", " ?a=1", false},
 		{"", "", false},
 	}
 	for _, tt := range tests {
@@ -45,4 +46,26 @@ func TestTemplateDoesNotAllocateWhenUnchanged(t *testing.T) {
 		Template("kv_router.select_worker")
 	})
 	assert.Zero(t, allocs)
+}
+
+func FuzzTemplate(f *testing.F) {
+	for _, s := range []string{
+		"GET /v1/models/123", "POST /v1/chat/completions?stream=true", "request 6ec6ddd9-3b1e-4f0a-9a51-0c2d7d1e8f44",
+		"worker-2221573453717914121", "span f7e487a9d2a6bf38", "http-request", "?", "/1/2/3", "a_123456_b",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		got, changed := Template(name)
+		if !changed && got != name {
+			t.Fatalf("unchanged but %q became %q", name, got)
+		}
+		if name != "" && got == "" {
+			t.Fatalf("%q became empty", name)
+		}
+		again, changedAgain := Template(got)
+		if changedAgain || again != got {
+			t.Fatalf("not idempotent: %q -> %q -> %q", name, got, again)
+		}
+	})
 }
