@@ -335,9 +335,9 @@ func (e *Encoder) entry(mem *arena, lr plog.LogRecord, resAttrs pcommon.Map, now
 	ent := push.Entry{Timestamp: Timestamp(lr, now)}
 	switch e.opts.LineFormat {
 	case LineJSON:
-		ent.Line = jsonLine(lr, resAttrs, e.opts.LineAttributes)
+		ent.Line = jsonLine(mem, lr, resAttrs, e.opts.LineAttributes)
 	case LineLogfmt:
-		ent.Line = logfmtLine(lr, resAttrs, e.opts.LineAttributes)
+		ent.Line = logfmtLine(mem, lr, resAttrs, e.opts.LineAttributes)
 	default:
 		ent.Line = bodyText(lr.Body())
 	}

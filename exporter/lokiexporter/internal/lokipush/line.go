@@ -13,9 +13,8 @@ import (
 
 // jsonLine writes {"body": <body>, <name>: <value>, ...} with the body and the
 // attributes in their JSON types; absent attributes are left out.
-func jsonLine(lr plog.LogRecord, resAttrs pcommon.Map, fields []Field) string {
-	b := make([]byte, 0, 64+len(lr.Body().Str()))
-	b = append(b, `{"body":`...)
+func jsonLine(mem *arena, lr plog.LogRecord, resAttrs pcommon.Map, fields []Field) string {
+	b := append(mem.scratch[:0], `{"body":`...)
 	b = appendJSONValue(b, lr.Body())
 	for _, f := range fields {
 		v, ok := lineField(lr, resAttrs, f.Attribute)
@@ -28,14 +27,14 @@ func jsonLine(lr plog.LogRecord, resAttrs pcommon.Map, fields []Field) string {
 		b = appendJSONValue(b, v)
 	}
 	b = append(b, '}')
-	return string(b)
+	mem.scratch = b
+	return mem.str(b)
 }
 
 // logfmtLine writes body=<body> <name>=<value> ..., quoting values that need
 // it; absent attributes are left out.
-func logfmtLine(lr plog.LogRecord, resAttrs pcommon.Map, fields []Field) string {
-	b := make([]byte, 0, 64+len(lr.Body().Str()))
-	b = append(b, "body="...)
+func logfmtLine(mem *arena, lr plog.LogRecord, resAttrs pcommon.Map, fields []Field) string {
+	b := append(mem.scratch[:0], "body="...)
 	b = appendLogfmtValue(b, bodyText(lr.Body()))
 	for _, f := range fields {
 		v, ok := lineField(lr, resAttrs, f.Attribute)
@@ -47,7 +46,8 @@ func logfmtLine(lr plog.LogRecord, resAttrs pcommon.Map, fields []Field) string 
 		b = append(b, '=')
 		b = appendLogfmtValue(b, bodyText(v))
 	}
-	return string(b)
+	mem.scratch = b
+	return mem.str(b)
 }
 
 // lineField is fieldValue with trace_id and span_id taken from the trace
