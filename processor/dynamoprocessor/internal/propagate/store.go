@@ -170,6 +170,9 @@ func (s *Store) Start() {
 	}
 	s.stop = make(chan struct{})
 	s.done = make(chan struct{})
+	if s.ctx.Err() != nil { // started again after a Stop
+		s.ctx, s.cancel = context.WithCancel(context.Background())
+	}
 	go s.run(s.stop, s.done)
 }
 
@@ -185,7 +188,9 @@ func (s *Store) Stop() {
 	}
 	close(stop)
 	<-done
+	s.mu.Lock()
 	s.cancel()
+	s.mu.Unlock()
 }
 
 // Register adds an owner whose released chunks go to deliver.

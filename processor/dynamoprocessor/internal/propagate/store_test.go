@@ -249,3 +249,36 @@ func TestReasonNames(t *testing.T) {
 	assert.Len(t, names, 5)
 	assert.False(t, names["unknown"])
 }
+
+func TestRestartAfterStop(t *testing.T) {
+	s := New(Config{Wait: time.Hour, MaxHeldItems: 10, MaxTraces: 10})
+	s.Start()
+	s.Stop()
+	s.Start()
+	defer s.Stop()
+	var ctxErr error
+	var mu sync.Mutex
+	delivered := 0
+	o := s.Register(func(ctx context.Context, chunks []*Chunk) {
+		mu.Lock()
+		defer mu.Unlock()
+		ctxErr = ctx.Err()
+		delivered += len(chunks)
+	})
+	defer s.Unregister(context.Background(), o)
+	require.True(t, hold(s, o, tid(1), "a", 1))
+	txn := s.Begin()
+	txn.Learn(tid(1), "x")
+	txn.End()
+	testutil.Eventually(t, 5*time.Second, time.Millisecond, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if delivered != 1 {
+			return errors.New("not delivered")
+		}
+		return nil
+	})
+	mu.Lock()
+	assert.NoError(t, ctxErr, "deliveries after a restart get a live context")
+	mu.Unlock()
+}
