@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
@@ -89,6 +90,7 @@ type k8sObjects struct {
 	roles        map[string]*rbacv1.Role
 	crBindings   []*rbacv1.ClusterRoleBinding
 	roleBindings []*rbacv1.RoleBinding
+	budgets      []*policyv1.PodDisruptionBudget
 }
 
 func loadK8s(t *testing.T) *k8sObjects {
@@ -128,6 +130,8 @@ func loadK8s(t *testing.T) *k8sObjects {
 				o.crBindings = append(o.crBindings, v)
 			case *rbacv1.RoleBinding:
 				o.roleBindings = append(o.roleBindings, v)
+			case *policyv1.PodDisruptionBudget:
+				o.budgets = append(o.budgets, v)
 			case *corev1.Namespace:
 			default:
 				t.Errorf("%s: unexpected object %T", f, obj)
@@ -299,6 +303,14 @@ func TestKubernetesGatewayTier(t *testing.T) {
 			assert.Equal(t, v, podLabels[k], "%s selects the gateway pods", name)
 		}
 	}
+	require.Len(t, o.budgets, 1)
+	for k, v := range o.budgets[0].Spec.Selector.MatchLabels {
+		assert.Equal(t, v, podLabels[k], "the disruption budget selects the gateway pods")
+	}
+	require.NotNil(t, gw.Spec.Replicas)
+	require.NotNil(t, o.budgets[0].Spec.MinAvailable)
+	assert.Less(t, o.budgets[0].Spec.MinAvailable.IntValue(), int(*gw.Spec.Replicas), "a node drain can still evict a gateway")
+
 	headless := o.services["otelcol-dynamo-gateway-headless"]
 	assert.Equal(t, corev1.ClusterIPNone, headless.Spec.ClusterIP)
 	require.Len(t, headless.Spec.Ports, 1)
