@@ -126,10 +126,12 @@ func (r *jsonlReceiver) Shutdown(context.Context) error {
 	var errs []error
 	if r.manager != nil {
 		errs = append(errs, r.manager.Stop())
+		r.manager = nil
 	}
 	r.wg.Wait()
 	if r.client != nil {
 		errs = append(errs, r.client.Close(context.Background()))
+		r.client = nil
 	}
 	r.telemetry.Shutdown()
 	return errors.Join(errs...)

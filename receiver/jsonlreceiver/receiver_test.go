@@ -1,16 +1,20 @@
 package jsonlreceiver
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/receiver/receivertest"
 
+	"github.com/otelcol-dynamo/otelcol-dynamo/receiver/jsonlreceiver/internal/metadata"
 	"github.com/otelcol-dynamo/otelcol-dynamo/receiver/jsonlreceiver/internal/parser"
 )
 
@@ -216,4 +220,42 @@ func TestSplitLinesKeepsEveryByte(t *testing.T) {
 	assert.Nil(t, tok)
 }
 
-var _ = pcommon.NewMap
+func TestPartialLineWithoutContinuationIsSentAlone(t *testing.T) {
+	defer func(timeout, tick time.Duration) { partialFlushTimeout, housekeeping = timeout, tick }(partialFlushTimeout, housekeeping)
+	partialFlushTimeout, housekeeping = 200*time.Millisecond, 20*time.Millisecond
+	dir := t.TempDir()
+	path := filepath.Join(dir, "0.log")
+	content := "2026-07-30T18:04:11.400000000Z stderr F " + seqLine(0) + "\n" +
+		"2026-07-30T18:04:11.500000000Z stderr P {\"message\":\"the container died here\n"
+	require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
+	s := &sink{}
+	r := start(t, testConfig(dir), s, nil)
+	s.waitFor(t, 2)
+	recs := s.all()
+	require.Len(t, recs, 2)
+	assert.Equal(t, `{"message":"the container died here`, recs[1].Body().Str())
+	_, isText := recs[1].Attributes().Get(parser.AttrText)
+	assert.True(t, isText)
+	assert.Equal(t, int64(2), r.counter(t, "records_emitted"))
+}
+
+func TestMissingStorageExtension(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	id := storageID
+	cfg.Storage = &id
+	rcv, err := NewFactory().CreateLogs(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, &sink{})
+	require.NoError(t, err)
+	err = rcv.Start(context.Background(), componenttest.NewNopHost())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "file_storage/jsonl")
+	require.NoError(t, rcv.Shutdown(context.Background()))
+}
+
+func TestShutdownWithoutStartAndTwice(t *testing.T) {
+	rcv, err := NewFactory().CreateLogs(context.Background(), receivertest.NewNopSettings(metadata.Type), testConfig(t.TempDir()), &sink{})
+	require.NoError(t, err)
+	require.NoError(t, rcv.Shutdown(context.Background()))
+	r := start(t, testConfig(t.TempDir()), &sink{}, nil)
+	require.NoError(t, r.rcv.Shutdown(context.Background()))
+	require.NoError(t, r.rcv.Shutdown(context.Background()))
+}

@@ -37,13 +37,17 @@ const (
 	initialBackoff = 50 * time.Millisecond
 	maxBackoff     = 5 * time.Second
 
-	// partialFlushTimeout is how long a partial container line waits for its
-	// continuation before it is sent on its own.
-	partialFlushTimeout = 5 * time.Second
 	// stateIdleTimeout is how long the state of a file nothing was read from
 	// is kept.
 	stateIdleTimeout = 10 * time.Minute
-	housekeeping     = time.Second
+)
+
+// partialFlushTimeout is how long a partial container line waits for its
+// continuation before it is sent on its own, and housekeeping how often
+// that is checked (variables for tests).
+var (
+	partialFlushTimeout = 5 * time.Second
+	housekeeping        = time.Second
 )
 
 var errShuttingDown = errors.New("receiver is shutting down; batch not delivered")
