@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"gopkg.in/yaml.v3"
 
 	"github.com/otelcol-dynamo/otelcol-dynamo/internal/testbackend"
 	"github.com/otelcol-dynamo/otelcol-dynamo/internal/testutil"
@@ -125,4 +127,40 @@ func TestGatewayQueueSurvivesKill(t *testing.T) {
 	startGateway(t, vl.LokiPushURL(), storage)
 	got := vl.WaitForCount(t, `x_request_id:="`+id+`"`, 7, 60*time.Second)
 	assert.Len(t, got, 7)
+}
+
+// TestPushGatewayConfigFollowsGateway keeps configs/otelcol-dynamo-loki-push.yaml
+// the same gateway as configs/otelcol-dynamo.yaml but for the logs exporter:
+// same receivers, processors (definitions and order in both pipelines) and
+// extensions. When this fails, carry the change made to
+// configs/otelcol-dynamo.yaml over to configs/otelcol-dynamo-loki-push.yaml.
+func TestPushGatewayConfigFollowsGateway(t *testing.T) {
+	load := func(name string) map[string]any {
+		b, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "configs", name))
+		require.NoError(t, err)
+		var doc map[string]any
+		require.NoError(t, yaml.Unmarshal(b, &doc))
+		return doc
+	}
+	gw, push := load("otelcol-dynamo.yaml"), load("otelcol-dynamo-loki-push.yaml")
+	for _, key := range []string{"receivers", "processors", "extensions"} {
+		assert.Equal(t, gw[key], push[key], "top-level %s differ", key)
+	}
+	pipelines := func(doc map[string]any) map[string]any {
+		return doc["service"].(map[string]any)["pipelines"].(map[string]any)
+	}
+	gwP, pushP := pipelines(gw), pipelines(push)
+	require.Equal(t, len(gwP), len(pushP), "pipelines differ")
+	for name, p := range gwP {
+		require.Contains(t, pushP, name)
+		want, got := p.(map[string]any), pushP[name].(map[string]any)
+		assert.Equal(t, want["receivers"], got["receivers"], "%s receivers", name)
+		assert.Equal(t, want["processors"], got["processors"], "%s processors", name)
+		if strings.HasPrefix(name, "logs") {
+			assert.Equal(t, []any{"loki"}, got["exporters"], "%s exporters", name)
+		} else {
+			assert.Equal(t, want["exporters"], got["exporters"], "%s exporters", name)
+		}
+	}
+	assert.Equal(t, gw["service"].(map[string]any)["extensions"], push["service"].(map[string]any)["extensions"])
 }
