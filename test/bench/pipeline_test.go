@@ -3,7 +3,10 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,6 +27,8 @@ const pipelineYAML = `
 extensions:
   health_check:
     endpoint: __HEALTH__
+  pprof:
+    endpoint: __PPROF__
 receivers:
   otlp:
     protocols:
@@ -42,7 +47,7 @@ exporters:
     tls:
       insecure: true
 service:
-  extensions: [health_check]
+  extensions: [health_check__PPROFEXT__]
   pipelines:
     traces:
       receivers: [otlp]
@@ -123,7 +128,13 @@ func runPipeline(tb testing.TB, v pipelineVariant, spansPerSec float64, warm, me
 	if v == withDynamo {
 		dyn = "  dynamo: {}"
 	}
-	cfg := strings.NewReplacer("__OTLP__", otlp, "__SINK__", sink.Addr(), "__PROCESSORS__", v.processors, "__DYNAMO__", dyn).Replace(pipelineYAML)
+	pprofAddr, pprofExt := testutil.FreeAddr(tb), ""
+	profileDir := os.Getenv("BENCH_PPROF_DIR")
+	if profileDir != "" {
+		pprofExt = ", pprof"
+	}
+	cfg := strings.NewReplacer("__OTLP__", otlp, "__SINK__", sink.Addr(), "__PROCESSORS__", v.processors,
+		"__DYNAMO__", dyn, "__PPROF__", pprofAddr, "__PPROFEXT__", pprofExt).Replace(pipelineYAML)
 	col := startCollector(tb, "otelcol-"+v.name, cfg)
 	defer col.stop()
 
@@ -150,6 +161,10 @@ func runPipeline(tb testing.TB, v pipelineVariant, spansPerSec float64, warm, me
 	}()
 	time.Sleep(warm)
 	u0, s0, t0 := col.usage(tb), sink.Spans(), time.Now()
+	if profileDir != "" {
+		name := fmt.Sprintf("%s-%s.pprof", v.name, rateName(spansPerSec))
+		go fetchProfile(tb, pprofAddr, filepath.Join(profileDir, name), measure)
+	}
 	time.Sleep(measure)
 	u1, s1, t1 := col.usage(tb), sink.Spans(), time.Now()
 	res := <-done
@@ -174,6 +189,31 @@ func runPipeline(tb testing.TB, v pipelineVariant, spansPerSec float64, warm, me
 	}
 }
 
+// fetchProfile saves a CPU profile of the collector over d
+// (BENCH_PPROF_DIR set: the pprof extension is on).
+func fetchProfile(tb testing.TB, addr, path string, d time.Duration) {
+	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, int(d.Seconds())))
+	if err != nil {
+		tb.Logf("profile: %v", err)
+		return
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Logf("profile: %v", err)
+		return
+	}
+	defer f.Close()
+	_, _ = io.Copy(f, resp.Body)
+}
+
+func rateName(spansPerSec float64) string {
+	if spansPerSec <= 0 {
+		return "rate=max"
+	}
+	return fmt.Sprintf("rate=%dk", int(spansPerSec)/1000)
+}
+
 // pipelineSeconds is the measure window (BENCH_PIPELINE_SECONDS, default 5).
 func pipelineSeconds() time.Duration {
 	if s, err := strconv.Atoi(os.Getenv("BENCH_PIPELINE_SECONDS")); err == nil && s > 0 {
@@ -193,10 +233,7 @@ func BenchmarkPipeline(b *testing.B) {
 		variants = variants[1:]
 	}
 	for _, rate := range []int{10000, 50000, 100000, 0} {
-		name := "rate=max"
-		if rate > 0 {
-			name = fmt.Sprintf("rate=%dk", rate/1000)
-		}
+		name := rateName(float64(rate))
 		for _, v := range variants {
 			b.Run(name+"/"+v.name, func(b *testing.B) {
 				r := runPipeline(b, v, float64(rate), 2*time.Second, pipelineSeconds())
