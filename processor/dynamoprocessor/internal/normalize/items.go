@@ -78,6 +78,31 @@ func (n *Normalizer) EndResource(rs *ResourceState, res pcommon.Resource) bool {
 	return true
 }
 
+// isWorkerSpan reports whether a span's component field describes the
+// component that emitted it: the worker's own spans. (A caller-side span may
+// name the component it calls.)
+func isWorkerSpan(name string) bool {
+	if name == dynamo.SpanHandlePayload || name == dynamo.SpanEngineGenerate {
+		return true
+	}
+	if c, ok := dynamo.CanonicalSpanName(name); ok {
+		return c == dynamo.SpanHandlePayload || c == dynamo.SpanEngineGenerate
+	}
+	return false
+}
+
+// workerLogLine reports whether a JSONL line's component field describes the
+// component that wrote it: lines inside a worker span, or outside any span.
+func workerLogLine(attrs pcommon.Map, mask uint32) bool {
+	if mask&hasSpanNameField == 0 {
+		return true
+	}
+	v, ok := attrs.Get(dynamo.SpanNameField)
+	return ok && v.Type() == pcommon.ValueTypeStr && isWorkerSpan(v.Str())
+}
+
+// learnHint takes the component and role from a worker span's or line's
+// component and disagg_role fields.
 func (n *Normalizer) learnHint(rs *ResourceState, attrs pcommon.Map, mask uint32) {
 	if mask&hasComponent != 0 && rs.hint.Component == "" {
 		if v, ok := attrs.Get(dynamo.ComponentField); ok && v.Type() == pcommon.ValueTypeStr {
@@ -114,9 +139,6 @@ func (n *Normalizer) Span(rs *ResourceState, span ptrace.Span, st *Stats) SpanRe
 	var res SpanResult
 	attrs := span.Attributes()
 	mask, changed := n.scan(attrs, st)
-	if rs.needsHint() {
-		n.learnHint(rs, attrs, mask)
-	}
 	if n.s.RequestIDs {
 		var c bool
 		res.XRequestID, c = n.requestIDs(attrs, mask, st)
@@ -138,6 +160,9 @@ func (n *Normalizer) Span(rs *ResourceState, span ptrace.Span, st *Stats) SpanRe
 	}
 	if n.s.Canonicalize {
 		name, _ = dynamo.CanonicalSpanName(name)
+	}
+	if mask&(hasComponent|hasDisaggRole) != 0 && rs.needsHint() && isWorkerSpan(name) {
+		n.learnHint(rs, attrs, mask)
 	}
 	system := false
 	if name == dynamo.SpanHTTPRequest {
@@ -319,7 +344,7 @@ func (n *Normalizer) LogRecord(rs *ResourceState, lr plog.LogRecord, st *Stats) 
 	var res LogResult
 	attrs := lr.Attributes()
 	mask, changed := n.scan(attrs, st)
-	if rs.needsHint() {
+	if mask&(hasComponent|hasDisaggRole) != 0 && rs.needsHint() && workerLogLine(attrs, mask) {
 		n.learnHint(rs, attrs, mask)
 	}
 	if n.s.RequestIDs {

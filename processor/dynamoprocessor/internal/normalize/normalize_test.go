@@ -406,6 +406,7 @@ func TestResourceIdentity(t *testing.T) {
 	tests := []struct {
 		name      string
 		service   string
+		spanName  string
 		attrs     map[string]any
 		settings  func(*Settings)
 		component string
@@ -418,6 +419,7 @@ func TestResourceIdentity(t *testing.T) {
 		{name: "default service, component field", service: "dynamo", attrs: map[string]any{"component": "prefill"}, component: "worker", role: "prefill"},
 		{name: "default service, disagg_role", service: "dynamo", attrs: map[string]any{"disagg_role": "decode"}, component: "worker", role: "decode"},
 		{name: "default service, nothing known", service: "dynamo"},
+		{name: "caller-side span's component is not the emitter's", service: "dynamo", spanName: "client_request", attrs: map[string]any{"component": "prefill"}},
 		{
 			name: "user mapping overrides", service: "dynamo-frontend",
 			settings: func(s *Settings) {
@@ -433,7 +435,11 @@ func TestResourceIdentity(t *testing.T) {
 			if tt.settings != nil {
 				tt.settings(&s)
 			}
-			_, _, _, res := runSpan(t, New(s), spanCase{name: "handle_payload", service: tt.service, attrs: tt.attrs})
+			spanName := tt.spanName
+			if spanName == "" {
+				spanName = "handle_payload"
+			}
+			_, _, _, res := runSpan(t, New(s), spanCase{name: spanName, service: tt.service, attrs: tt.attrs})
 			got := res.Attributes().AsRaw()
 			if tt.component == "" {
 				assert.NotContains(t, got, "dynamo.component")
