@@ -97,7 +97,7 @@ type Stream struct {
 	// Entries are the stream's log entries.
 	Entries []push.Entry
 
-	hash   uint64
+	// values are the label values by slot, to tell streams apart.
 	values []string
 }
 
@@ -135,8 +135,8 @@ type Encoder struct {
 	opts Options
 	// labels sorted by name; slot i of a value vector belongs to labels[i].
 	labels []Label
-	// hashOrder lists the slots resource first, so that the hash of the
-	// resource part is computed once per resource.
+	// The slots of resource labels and of record labels: the resource part
+	// of the values and of their hash is computed once per resource.
 	resourceSlots []int
 	recordSlots   []int
 }
@@ -184,7 +184,8 @@ func hashString(h uint64, s string) uint64 {
 		h ^= uint64(s[i])
 		h *= fnvPrime
 	}
-	// A separator that cannot be confused with content of a short value.
+	// A separator, so that ("ab", "c") and ("a", "bc") hash differently.
+	// Collisions are settled by comparing the values (Batch.find).
 	h ^= 0xff
 	h *= fnvPrime
 	return h
@@ -205,8 +206,8 @@ func (e *Encoder) Group(ld plog.Logs, now time.Time) Result {
 
 		tenant := e.opts.Tenant
 		if e.opts.TenantAttribute != "" {
-			if v, ok := resAttrs.Get(e.opts.TenantAttribute); ok && v.AsString() != "" {
-				tenant = v.AsString()
+			if v := attrString(resAttrs, e.opts.TenantAttribute); v != "" {
+				tenant = v
 			} else if tenant == "" {
 				n := 0
 				for si := 0; si < rl.ScopeLogs().Len(); si++ {
@@ -255,7 +256,7 @@ func (e *Encoder) Group(ld plog.Logs, now time.Time) Result {
 				}
 				s := batch.find(h, values)
 				if s == nil {
-					s = e.newStream(h, values)
+					s = e.newStream(values)
 					batch.index[h] = append(batch.index[h], s)
 					batch.Streams = append(batch.Streams, s)
 				}
@@ -293,8 +294,8 @@ func allEmpty(values []string) bool {
 	return true
 }
 
-func (e *Encoder) newStream(h uint64, values []string) *Stream {
-	s := &Stream{hash: h, values: slices.Clone(values)}
+func (e *Encoder) newStream(values []string) *Stream {
+	s := &Stream{values: slices.Clone(values)}
 	for i, v := range values {
 		// Loki treats a label with an empty value as absent.
 		if v != "" {

@@ -394,3 +394,15 @@ func TestAppendJSON(t *testing.T) {
 	require.Len(t, decoded.Streams, 1)
 	assert.Equal(t, "frontend", decoded.Streams[0].Stream["dynamo_component"])
 }
+
+func TestFindSettlesHashCollisions(t *testing.T) {
+	b := &Batch{index: map[uint64][]*Stream{}}
+	first := &Stream{values: []string{"dynamo-frontend", "info"}}
+	second := &Stream{values: []string{"dynamo-worker", "info"}}
+	b.index[42] = []*Stream{first, second}
+	assert.Same(t, second, b.find(42, []string{"dynamo-worker", "info"}))
+	assert.Same(t, first, b.find(42, []string{"dynamo-frontend", "info"}))
+	assert.Nil(t, b.find(42, []string{"dynamo-frontend", "error"}))
+	assert.Nil(t, b.find(7, []string{"dynamo-frontend", "info"}))
+	assert.NotEqual(t, hashString(hashString(fnvOffset, "ab"), "c"), hashString(hashString(fnvOffset, "a"), "bc"))
+}
