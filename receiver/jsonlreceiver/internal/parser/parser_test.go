@@ -314,5 +314,7 @@ func TestStripANSI(t *testing.T) {
 	assert.Equal(t, "plain", string(StripANSI([]byte("plain"))))
 	assert.Equal(t, "red bold", string(StripANSI([]byte("\x1b[31mred\x1b[0m \x1b[1;4mbold\x1b[m"))))
 	assert.Equal(t, "title", string(StripANSI([]byte("\x1b]0;x\x07title"))))
-	assert.Equal(t, "ab", string(StripANSI([]byte("a\x1b(b"))))
+	assert.Equal(t, "ab", string(StripANSI([]byte("a\x1b(Bb"))), "charset selection ESC ( B")
+	assert.Equal(t, "a\u00e9", string(StripANSI([]byte("a\x1b\u00e9"))), "a lone ESC before UTF-8 text")
+	assert.Equal(t, "x\u00e9y", string(StripANSI([]byte("x\x1b[\u00e9y"))), "a malformed CSI keeps the text")
 }

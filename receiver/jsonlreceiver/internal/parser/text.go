@@ -77,12 +77,14 @@ func StripANSI(b []byte) []byte {
 			break
 		}
 		switch b[i] {
-		case '[': // CSI: parameters and intermediates, then one final byte 0x40–0x7E
+		case '[': // CSI: parameter and intermediate bytes, then one final byte
 			i++
-			for i < len(b) && (b[i] < 0x40 || b[i] > 0x7e) {
+			for i < len(b) && b[i] >= 0x20 && b[i] <= 0x3f {
 				i++
 			}
-			i++
+			if i < len(b) && b[i] >= 0x40 && b[i] <= 0x7e {
+				i++
+			}
 		case ']': // OSC: up to BEL or ST (ESC \)
 			i++
 			for i < len(b) {
@@ -96,8 +98,19 @@ func StripANSI(b []byte) []byte {
 				}
 				i++
 			}
-		default: // two-byte escape
-			i++
+		default:
+			switch c := b[i]; {
+			case c >= 0x20 && c <= 0x2f: // intermediates, then a final byte (ESC ( B)
+				for i < len(b) && b[i] >= 0x20 && b[i] <= 0x2f {
+					i++
+				}
+				if i < len(b) && b[i] >= 0x30 && b[i] <= 0x7e {
+					i++
+				}
+			case c >= 0x30 && c <= 0x7e: // two-byte escape
+				i++
+			}
+			// Anything else: a lone ESC, dropped; the next byte is text.
 		}
 	}
 	return out
