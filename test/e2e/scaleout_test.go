@@ -60,6 +60,11 @@ func TestScaleOut(t *testing.T) {
 	assert.Less(t, spans1, float64(m.Totals.Spans), "gateway-1 did not see all traffic")
 	assert.Less(t, spans2, float64(m.Totals.Spans), "gateway-2 did not see all traffic")
 	require.Equal(t, float64(m.Totals.Spans), spans1+spans2, "every span went to exactly one gateway")
+	logs1 := gw1.metric(t, "otelcol_receiver_accepted_log_records")
+	logs2 := gw2.metric(t, "otelcol_receiver_accepted_log_records")
+	t.Logf("gateway-1 accepted %.0f log records, gateway-2 %.0f", logs1, logs2)
+	assert.Positive(t, logs1, "gateway-1 got log records")
+	assert.Positive(t, logs2, "gateway-2 got log records")
 
 	var skips []string
 	if missing != "" {
