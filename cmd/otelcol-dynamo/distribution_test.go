@@ -99,10 +99,10 @@ func TestComponentsListed(t *testing.T) {
 		}
 		return out
 	}
-	assert.Subset(t, names(got.Receivers), []string{"otlp", "file_log"})
-	assert.Subset(t, names(got.Processors), []string{"memory_limiter", "batch", "resource", "attributes",
+	assert.Subset(t, names(got.Receivers), []string{"otlp", "jsonl", "file_log"})
+	assert.Subset(t, names(got.Processors), []string{"dynamo", "memory_limiter", "batch", "resource", "attributes",
 		"transform", "filter", "k8s_attributes", "tail_sampling"})
-	assert.Subset(t, names(got.Exporters), []string{"otlp_grpc", "otlp_http", "debug", "file", "load_balancing"})
+	assert.Subset(t, names(got.Exporters), []string{"otlp_grpc", "otlp_http", "debug", "file", "load_balancing", "loki"})
 	assert.Subset(t, names(got.Extensions), []string{"health_check", "pprof", "zpages", "file_storage", "bearertokenauth"})
 	assert.Subset(t, names(got.Connectors), []string{"span_metrics"})
 }
