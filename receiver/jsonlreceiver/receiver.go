@@ -70,6 +70,9 @@ func (r *jsonlReceiver) fileConsumerConfig() *fileconsumer.Config {
 	fc.PollInterval = r.cfg.PollInterval
 	fc.Encoding = "nop"
 	fc.MaxLogSize = r.cfg.MaxLineSize + 1
+	// The scanner's buffer must not start larger than its maximum, or the
+	// maximum becomes the buffer's size and the cut misplaces the remainder.
+	fc.InitialBufferSize = min(fc.InitialBufferSize, fc.MaxLogSize)
 	fc.MaxLogSizeBehavior = fileconsumer.MaxLogSizeBehaviorTruncate
 	fc.FingerprintSize = fingerprintSize
 	fc.IncludeFileName = false

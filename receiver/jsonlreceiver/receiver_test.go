@@ -136,23 +136,31 @@ func TestOverlongLineIsTruncatedNotSplit(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "big.log")
 	long := `{"message":"` + strings.Repeat("x", 10_000) + `","seq":0}`
-	require.NoError(t, os.WriteFile(path, []byte(long+"\n"+seqLine(1)+"\n"), 0o600))
+	bigField := `{"level":"ERROR","message":"big payload","blob":"` + strings.Repeat("y", 50_000) + `","seq":2}`
+	require.NoError(t, os.WriteFile(path, []byte(long+"\n"+seqLine(1)+"\n"+bigField+"\n"), 0o600))
 	cfg := testConfig(dir)
 	cfg.MaxLineSize = 4096
 	s := &sink{}
 	r := start(t, cfg, s, nil)
-	s.waitFor(t, 2)
+	s.waitFor(t, 3)
 	recs := s.all()
-	require.Len(t, recs, 2, "one record per line, whatever its length")
-	assert.Equal(t, long[:4096], recs[0].Body().Str())
+	require.Len(t, recs, 3, "one record per line, whatever its length")
+	assert.Equal(t, long[:4096], recs[0].Body().Str(), "cut inside the message: the cut text")
 	tr, ok := recs[0].Attributes().Get(attrTruncated)
 	require.True(t, ok)
 	assert.True(t, tr.Bool())
 	assert.Equal(t, "request received", recs[1].Body().Str())
 	_, ok = recs[1].Attributes().Get(attrTruncated)
 	assert.False(t, ok)
-	assert.Equal(t, int64(1), r.counter(t, "truncated_lines"))
-	assert.Equal(t, int64(2), r.counter(t, "lines_read"))
+	assert.Equal(t, "big payload", recs[2].Body().Str(), "keys before the cut are kept")
+	assert.Equal(t, plog.SeverityNumberError, recs[2].SeverityNumber())
+	_, ok = recs[2].Attributes().Get("blob")
+	assert.False(t, ok)
+	_, ok = recs[2].Attributes().Get(attrTruncated)
+	assert.True(t, ok)
+	assert.Equal(t, int64(2), r.counter(t, "truncated_lines"))
+	assert.Equal(t, int64(3), r.counter(t, "lines_read"))
+	assert.Equal(t, int64(1), r.counter(t, "non_json_lines"), "cut before its first key ended: a text record")
 }
 
 func TestLineOfExactlyMaxLineSizeIsKept(t *testing.T) {

@@ -323,7 +323,12 @@ func (t *tailer) takePending(p *parser.Parser, st *fileState, lrs plog.LogRecord
 func (t *tailer) record(p *parser.Parser, lrs plog.LogRecordSlice, rec plog.LogRecord, content []byte,
 	truncated bool, rtTime int64, stream, path string, now time.Time,
 ) {
-	res := p.Parse(content, rec)
+	var res parser.Result
+	if truncated {
+		res = p.ParseTruncated(content, rec)
+	} else {
+		res = p.Parse(content, rec)
+	}
 	if res&parser.Repaired != 0 {
 		t.telemetry.ReceiverJsonlRepairedLines.Add(t.ctx, 1)
 	}

@@ -38,9 +38,21 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(l))
 	}
 	f.Fuzz(func(t *testing.T, line []byte) {
-		var p Parser
-		lr := plog.NewLogRecord()
-		res := p.Parse(line, lr)
+		checkParse(t, line, false)
+		checkParse(t, line, true)
+	})
+}
+
+func checkParse(t *testing.T, line []byte, cut bool) {
+	var p Parser
+	lr := plog.NewLogRecord()
+	var res Result
+	if cut {
+		res = p.ParseTruncated(line, lr)
+	} else {
+		res = p.Parse(line, lr)
+	}
+	{
 		if res&Empty != 0 {
 			if lr.Attributes().Len() != 0 || lr.Body().Type() != pcommon.ValueTypeEmpty {
 				t.Fatalf("empty result with content: %q", line)
@@ -55,7 +67,7 @@ func FuzzParse(f *testing.F) {
 		if !validUTF8(m) {
 			t.Fatalf("invalid UTF-8 in attributes from %q", line)
 		}
-	})
+	}
 }
 
 // FuzzUnwrap: the container formats never panic, and CRI content is a

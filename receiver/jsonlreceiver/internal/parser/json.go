@@ -16,6 +16,14 @@ type decoder struct {
 	b       []byte
 	i       int
 	scratch []byte
+
+	// State of record(), for a line cut short: the attribute whose value is
+	// being read, whether the body is being read or was read, and how many
+	// keys were read completely.
+	curAttr  string
+	inBody   bool
+	haveBody bool
+	keys     int
 }
 
 func (d *decoder) peek() byte {

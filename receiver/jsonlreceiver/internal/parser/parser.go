@@ -52,6 +52,19 @@ type Parser struct {
 // which must be freshly created. It sets the timestamp only when the line
 // carries one; the caller sets the observed timestamp and any fallback time.
 func (p *Parser) Parse(line []byte, lr plog.LogRecord) Result {
+	return p.parse(line, lr, false)
+}
+
+// ParseTruncated parses a line that was cut at the maximum line size. A JSON
+// object cut short keeps every key read completely before the cut (time,
+// level, source location, message and trace context come first in Dynamo's
+// lines); its body is the message, or the cut text when the message was not
+// reached. Any other line is parsed as by Parse.
+func (p *Parser) ParseTruncated(line []byte, lr plog.LogRecord) Result {
+	return p.parse(line, lr, true)
+}
+
+func (p *Parser) parse(line []byte, lr plog.LogRecord, cut bool) Result {
 	if isBlank(line) {
 		return Empty
 	}
@@ -65,6 +78,16 @@ func (p *Parser) Parse(line []byte, lr plog.LogRecord) Result {
 		ok := d.record(lr)
 		p.scratch = d.scratch
 		if ok {
+			return res
+		}
+		if cut && d.keys > 0 {
+			// Keep what was read before the cut, without the value cut short.
+			if d.curAttr != "" {
+				lr.Attributes().Remove(d.curAttr)
+			}
+			if d.inBody || !d.haveBody {
+				lr.Body().SetStr(string(bytes.TrimRight(StripANSI(line), "\r\n")))
+			}
 			return res
 		}
 		resetRecord(lr)
@@ -148,7 +171,7 @@ func (d *decoder) record(lr plog.LogRecord) bool {
 				} else {
 					attrs.PutStr("time", string(s))
 				}
-			} else if !d.value(attrs.PutEmpty("time"), 0) {
+			} else if !d.value(d.attr(attrs, "time"), 0) {
 				return false
 			}
 		case "level":
@@ -158,13 +181,15 @@ func (d *decoder) record(lr plog.LogRecord) bool {
 				}
 				lr.SetSeverityText(string(s))
 				lr.SetSeverityNumber(Severity(s))
-			} else if !d.value(attrs.PutEmpty("level"), 0) {
+			} else if !d.value(d.attr(attrs, "level"), 0) {
 				return false
 			}
 		case "message":
+			d.inBody = true
 			if !d.value(lr.Body(), 0) {
 				return false
 			}
+			d.inBody, d.haveBody = false, true
 		case "file":
 			if !d.sourceKey(attrs, AttrCodeFilePath, py&pyFile != 0) {
 				return false
@@ -203,7 +228,7 @@ func (d *decoder) record(lr plog.LogRecord) bool {
 				} else {
 					attrs.PutStr("trace_id", string(s))
 				}
-			} else if !d.value(attrs.PutEmpty("trace_id"), 0) {
+			} else if !d.value(d.attr(attrs, "trace_id"), 0) {
 				return false
 			}
 		case "span_id":
@@ -217,7 +242,7 @@ func (d *decoder) record(lr plog.LogRecord) bool {
 				} else {
 					attrs.PutStr("span_id", string(s))
 				}
-			} else if !d.value(attrs.PutEmpty("span_id"), 0) {
+			} else if !d.value(d.attr(attrs, "span_id"), 0) {
 				return false
 			}
 		case "trace_flags":
@@ -230,14 +255,16 @@ func (d *decoder) record(lr plog.LogRecord) bool {
 					lr.SetFlags(plog.LogRecordFlags(f[0]))
 				}
 				attrs.PutStr("trace_flags", string(s))
-			} else if !d.value(attrs.PutEmpty("trace_flags"), 0) {
+			} else if !d.value(d.attr(attrs, "trace_flags"), 0) {
 				return false
 			}
 		default:
-			if !d.value(attrs.PutEmpty(string(key)), 0) {
+			if !d.value(d.attr(attrs, string(key)), 0) {
 				return false
 			}
 		}
+		d.curAttr = ""
+		d.keys++
 		d.ws()
 		switch d.peek() {
 		case ',':
@@ -257,7 +284,14 @@ func (d *decoder) sourceKey(attrs pcommon.Map, name string, skip bool) bool {
 	if skip {
 		return d.value(pcommon.NewValueEmpty(), 0)
 	}
-	return d.value(attrs.PutEmpty(name), 0)
+	return d.value(d.attr(attrs, name), 0)
+}
+
+// attr creates the attribute a value is about to be read into, and
+// remembers it until the value is complete.
+func (d *decoder) attr(attrs pcommon.Map, name string) pcommon.Value {
+	d.curAttr = name
+	return attrs.PutEmpty(name)
 }
 
 // end accepts only whitespace after the object.

@@ -318,3 +318,40 @@ func TestStripANSI(t *testing.T) {
 	assert.Equal(t, "a\u00e9", string(StripANSI([]byte("a\x1b\u00e9"))), "a lone ESC before UTF-8 text")
 	assert.Equal(t, "x\u00e9y", string(StripANSI([]byte("x\x1b[\u00e9y"))), "a malformed CSI keeps the text")
 }
+
+func TestParseTruncatedKeepsKeysBeforeTheCut(t *testing.T) {
+	// Cut inside a nested object after the message.
+	cut := lineError[:strings.Index(lineError, `"remote_block_ids"`)+5]
+	var p Parser
+	lr := plog.NewLogRecord()
+	res := p.ParseTruncated([]byte(cut), lr)
+	assert.Zero(t, res&NonJSON)
+	assert.Equal(t, "request completed", lr.Body().Str())
+	assert.Equal(t, plog.SeverityNumberError, lr.SeverityNumber())
+	assert.Equal(t, ts(t, "2026-07-30T18:05:03.010552Z"), lr.Timestamp())
+	assert.Equal(t, "internal", attr(t, lr, "error_type").Str())
+	_, ok := lr.Attributes().Get("kv_transfer_params")
+	assert.False(t, ok, "the value cut short is dropped")
+	_, ok = lr.Attributes().Get(AttrText)
+	assert.False(t, ok)
+
+	// Cut inside the message: the body is the cut text, the keys before it stay.
+	cut = lineNewFrontend[:strings.Index(lineNewFrontend, `"message":"`)+14]
+	lr = plog.NewLogRecord()
+	p.ParseTruncated([]byte(cut), lr)
+	assert.Equal(t, cut, lr.Body().Str())
+	assert.Equal(t, int64(1042), attr(t, lr, AttrCodeLineNumber).Int())
+	assert.Equal(t, plog.SeverityNumberInfo, lr.SeverityNumber())
+
+	// Nothing complete: a text record, as with Parse.
+	lr = plog.NewLogRecord()
+	res = p.ParseTruncated([]byte(`{"time":"2026-07-30T18:0`), lr)
+	assert.Equal(t, NonJSON, res)
+	assert.True(t, attr(t, lr, AttrText).Bool())
+
+	// A complete line parses as usual.
+	lr = plog.NewLogRecord()
+	res = p.ParseTruncated([]byte(linePython), lr)
+	assert.Zero(t, res)
+	assert.Equal(t, "main.init", attr(t, lr, AttrTarget).Str())
+}
