@@ -89,7 +89,7 @@ func (b *builder) build() {
 	b.logs()
 }
 
-// span appends a Dynamo span of the frontend process and returns a copy.
+// span appends a Dynamo span of role's service and returns a copy.
 func (b *builder) span(role Role, name string, parent pcommon.SpanID, start time.Time, d time.Duration, attrs []KV) Span {
 	s := Span{
 		Service:  b.r.Version.ServiceName(role),
@@ -173,9 +173,10 @@ func (b *builder) worker(role Role, parent pcommon.SpanID, start time.Time, d ti
 	return client.End
 }
 
-// withXRequestID appends x_request_id when spans of kind k carry it in this
-// version: the old version only on the root, the mid version on every Dynamo
-// span but engine.generate, the new version on every Dynamo span.
+// withXRequestID appends x_request_id to the attributes of a child span when
+// this version puts it there: the old version never (only the root has it),
+// the mid version on every Dynamo span but engine.generate, the new version on
+// every Dynamo span.
 func (b *builder) withXRequestID(attrs []KV, engine bool) []KV {
 	switch b.r.Version {
 	case VersionOld:
