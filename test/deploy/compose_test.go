@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"net"
 	"net/url"
 	"os"
 	"path"
@@ -285,4 +286,27 @@ func TestComposeLaunchNotesMatchTheJSONLReceivers(t *testing.T) {
 		}
 		assert.Equal(t, []string{service}, names, "%s: read by exactly one jsonl receiver, as %s", file, service)
 	}
+}
+
+func TestPrometheusScrapesServicesOfTheStack(t *testing.T) {
+	p := composeProject(t)
+	prom := readYAML(t, repoPath(t, "configs", "compose", "prometheus.yaml"))
+	jobs, _ := prom["scrape_configs"].([]any)
+	require.NotEmpty(t, jobs)
+	for _, job := range jobs {
+		configs, _ := dig(job, "static_configs").([]any)
+		for _, c := range configs {
+			targets, _ := dig(c, "targets").([]any)
+			for _, target := range targets {
+				host, _, err := net.SplitHostPort(target.(string))
+				require.NoError(t, err)
+				assert.Contains(t, p.Services, host, "job %v scrapes %s", dig(job, "job_name"), target)
+			}
+		}
+	}
+	// The collector's own metrics port, as the gateway configuration defaults it.
+	gateway, err := os.ReadFile(repoPath(t, "configs", "otelcol-dynamo.yaml"))
+	require.NoError(t, err)
+	assert.Contains(t, string(gateway), "${env:METRICS_PORT:-8888}")
+	assert.Contains(t, string(gateway), "${env:METRICS_HOST:-0.0.0.0}", "reachable from Prometheus' container")
 }

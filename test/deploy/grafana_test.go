@@ -189,6 +189,19 @@ func TestGrafanaDashboardsAreProvisionedAndUseKnownDatasources(t *testing.T) {
 		require.NoError(t, json.Unmarshal(b, &dash), f)
 		assert.NotEmpty(t, dash["uid"], f)
 
+		// Panels: unique ids, inside Grafana's 24-column grid.
+		panels, _ := dash["panels"].([]any)
+		require.NotEmpty(t, panels, f)
+		ids := map[float64]bool{}
+		for _, p := range panels {
+			id, _ := dig(p, "id").(float64)
+			assert.False(t, ids[id], "%s: panel id %v used twice", filepath.Base(f), id)
+			ids[id] = true
+			x, _ := dig(p, "gridPos", "x").(float64)
+			w, _ := dig(p, "gridPos", "w").(float64)
+			assert.True(t, w > 0 && x+w <= 24, "%s: panel %v is outside the grid", filepath.Base(f), id)
+		}
+
 		// Every data source reference is one that is provisioned.
 		var walk func(any)
 		uses := map[string]bool{}
