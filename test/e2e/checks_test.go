@@ -281,7 +281,15 @@ func checkLogs(t *testing.T, vl *testbackend.VictoriaLogs, m *telemetrygen.Manif
 	}
 	got := map[string]int{}
 	withX, noise := 0, 0
+	// Every record happened during the run: a time read in the wrong zone
+	// (JSONL with an offset) would be hours off.
+	from, to := m.Started.Add(-time.Minute), m.Finished.Add(time.Minute)
 	for _, e := range entries {
+		ts, err := time.Parse(time.RFC3339Nano, fmt.Sprint(e["_time"]))
+		if err != nil || ts.Before(from) || ts.After(to) {
+			p.add("log record %q (service %v, trace %v) has time %v, outside the run (%s to %s)",
+				e["_msg"], e["service.name"], e["trace_id"], e["_time"], from.Format(time.RFC3339), to.Format(time.RFC3339))
+		}
 		tid, _ := e["trace_id"].(string)
 		rec := byTrace[tid]
 		if tid == "" && exp.jsonl {
