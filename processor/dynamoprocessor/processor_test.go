@@ -595,3 +595,109 @@ func TestNormalizedBatchIsLeftAsItIs(t *testing.T) {
 	assert.Equal(t, first, h2.ts.AllTraces()[0])
 	assert.Zero(t, h2.metric(t, "otelcol_processor_dynamo_items_changed"))
 }
+
+// Many requests, their spans and log records shuffled into batches sent
+// concurrently to both pipelines: every item arrives exactly once, with its
+// trace's x_request_id.
+func TestConcurrentPipelinesDeliverEverythingOnce(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Propagation.Wait = time.Minute }, nil, nil)
+	const requests = 60
+	type unit struct {
+		td ptrace.Traces
+		ld plog.Logs
+	}
+	var units []unit
+	for r := 1; r <= requests; r++ {
+		tr := byte(r)
+		root := frontendRoot(tr)
+		root.attrs["x_request_id"] = fmt.Sprintf("req-%d", r)
+		units = append(units, unit{td: traces(t, root)})
+		for c := byte(2); c <= 4; c++ {
+			units = append(units, unit{td: traces(t, workerSpan(tr, c))})
+		}
+		units = append(units, unit{ld: logs(t, tr, "a", "b")})
+	}
+	// A deterministic shuffle: roots often come after their children.
+	for i := range units {
+		j := (i*7919 + 13) % len(units)
+		units[i], units[j] = units[j], units[i]
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < len(units); i += 4 {
+				if units[i].ld != (plog.Logs{}) {
+					assert.NoError(t, h.lp.ConsumeLogs(context.Background(), units[i].ld))
+				} else {
+					assert.NoError(t, h.tp.ConsumeTraces(context.Background(), units[i].td))
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	waitCount(t, "spans delivered", requests*4, h.ts.SpanCount)
+	waitCount(t, "log records delivered", requests*2, h.ls.LogRecordCount)
+
+	seen := map[string]int{}
+	for _, s := range allSpans(h.ts) {
+		want := fmt.Sprintf("req-%d", int(s.TraceID()[15]))
+		assert.Equal(t, want, attr(s.Attributes(), "x_request_id"))
+		seen[s.TraceID().String()+s.SpanID().String()]++
+	}
+	for _, lr := range allRecords(h.ls) {
+		assert.Equal(t, fmt.Sprintf("req-%d", int(lr.TraceID()[15])), attr(lr.Attributes(), "x_request_id"))
+		seen[lr.TraceID().String()+lr.SpanID().String()]++
+	}
+	for k, n := range seen {
+		assert.Equal(t, 1, n, "item %s delivered %d times", k, n)
+	}
+	assert.Len(t, seen, requests*6)
+	waitCount(t, "held gauge", 0, func() int { return int(h.metric(t, "otelcol_processor_dynamo_held_items")) })
+}
+
+// The rule counters reach the self-telemetry.
+func TestRuleCounters(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.SpanNames.MaxPerService = 1 }, nil, nil)
+	td := traces(t,
+		spanSpec{service: "svc", name: "GET /v1/files/123456", trace: 1, id: 1, attrs: map[string]any{"input_tokens": "many", "x_request_id": "r"}},
+		spanSpec{service: "svc", name: "another name", trace: 1, id: 2, parent: 1, attrs: map[string]any{"instance_id": "99999999999999999999"}},
+		spanSpec{service: "svc", name: "handle_payload", trace: 1, id: 3, parent: 1, attrs: map[string]any{"output_tokens": true}},
+	)
+	require.NoError(t, h.tp.ConsumeTraces(context.Background(), td))
+	assert.Equal(t, int64(1), h.metric(t, "otelcol_processor_dynamo_span_names_templated"))
+	assert.Equal(t, int64(1), h.metric(t, "otelcol_processor_dynamo_span_name_overflow"))
+	assert.Equal(t, int64(1), h.metric(t, "otelcol_processor_dynamo_attributes_unconverted", attribute.String("reason", "not_a_number")))
+	assert.Equal(t, int64(1), h.metric(t, "otelcol_processor_dynamo_attributes_unconverted", attribute.String("reason", "out_of_range")))
+	assert.Equal(t, int64(1), h.metric(t, "otelcol_processor_dynamo_attributes_unconverted", attribute.String("reason", "unexpected_type")))
+	names := map[string]bool{}
+	for _, s := range allSpans(h.ts) {
+		names[s.Name()] = true
+	}
+	assert.Equal(t, map[string]bool{"GET /v1/files/{id}": true, "span_name_overflow": true, "handle_payload": true}, names)
+}
+
+// Two traces pipelines with the same dynamo processor share what they learn
+// and each gets its own held items back.
+func TestTwoTracesPipelinesShareKnowledge(t *testing.T) {
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	cfg.Propagation.Wait = time.Minute
+	set := processortest.NewNopSettings(metadata.Type)
+	set.ID = component.NewIDWithName(metadata.Type, t.Name())
+	a, b := &consumertest.TracesSink{}, &consumertest.TracesSink{}
+	pa, err := NewFactory().CreateTraces(context.Background(), set, cfg, a)
+	require.NoError(t, err)
+	pb, err := NewFactory().CreateTraces(context.Background(), set, cfg, b)
+	require.NoError(t, err)
+	for _, p := range []processor.Traces{pa, pb} {
+		require.NoError(t, p.Start(context.Background(), componenttest.NewNopHost()))
+		p := p
+		t.Cleanup(func() { assert.NoError(t, p.Shutdown(context.Background())) })
+	}
+	require.NoError(t, pa.ConsumeTraces(context.Background(), traces(t, workerSpan(1, 2))))
+	require.NoError(t, pb.ConsumeTraces(context.Background(), traces(t, frontendRoot(1))))
+	waitCount(t, "spans delivered to the first pipeline", 1, a.SpanCount)
+	assert.Equal(t, xrid, attr(allSpans(a)[0].Attributes(), "x_request_id"))
+	assert.Equal(t, 1, b.SpanCount())
+}
