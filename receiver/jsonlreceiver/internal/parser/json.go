@@ -23,7 +23,23 @@ type decoder struct {
 	curAttr  string
 	inBody   bool
 	haveBody bool
-	keys     int
+	nkeys    int
+
+	// keys holds attribute names seen before: Dynamo repeats the same few
+	// dozen on every line, so each is allocated once.
+	keys map[string]string
+}
+
+// intern returns key as a string, reusing an earlier allocation of it.
+func (d *decoder) intern(key []byte) string {
+	if s, ok := d.keys[string(key)]; ok {
+		return s
+	}
+	s := string(key)
+	if d.keys != nil && len(d.keys) < maxInternedKeys {
+		d.keys[s] = s
+	}
+	return s
 }
 
 func (d *decoder) peek() byte {
@@ -220,7 +236,7 @@ func (d *decoder) value(v pcommon.Value, depth int) bool {
 				return false
 			}
 			d.ws()
-			if !d.value(m.PutEmpty(string(key)), depth+1) {
+			if !d.value(m.PutEmpty(d.intern(key)), depth+1) {
 				return false
 			}
 			d.ws()

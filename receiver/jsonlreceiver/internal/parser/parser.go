@@ -46,7 +46,11 @@ const maxDepth = 64
 // used by two goroutines at once; its zero value is ready to use.
 type Parser struct {
 	scratch []byte
+	keys    map[string]string
 }
+
+// maxInternedKeys bounds the attribute names a Parser keeps to reuse.
+const maxInternedKeys = 4096
 
 // Parse writes the record for line (without its line terminator) into lr,
 // which must be freshly created. It sets the timestamp only when the line
@@ -74,13 +78,16 @@ func (p *Parser) parse(line []byte, lr plog.LogRecord, cut bool) Result {
 		res |= Repaired
 	}
 	if first := firstNonSpace(line); first < len(line) && line[first] == '{' {
-		d := decoder{b: line, i: first, scratch: p.scratch[:0]}
+		if p.keys == nil {
+			p.keys = make(map[string]string, 64)
+		}
+		d := decoder{b: line, i: first, scratch: p.scratch[:0], keys: p.keys}
 		ok := d.record(lr)
 		p.scratch = d.scratch
 		if ok {
 			return res
 		}
-		if cut && d.keys > 0 {
+		if cut && d.nkeys > 0 {
 			// Keep what was read before the cut, without the value cut short.
 			if d.curAttr != "" {
 				lr.Attributes().Remove(d.curAttr)
@@ -259,12 +266,12 @@ func (d *decoder) record(lr plog.LogRecord) bool {
 				return false
 			}
 		default:
-			if !d.value(d.attr(attrs, string(key)), 0) {
+			if !d.value(d.attr(attrs, d.intern(key)), 0) {
 				return false
 			}
 		}
 		d.curAttr = ""
-		d.keys++
+		d.nkeys++
 		d.ws()
 		switch d.peek() {
 		case ',':
