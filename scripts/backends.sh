@@ -9,11 +9,20 @@
 #
 # Jaeger is built from a throw-away module of its own: it pins an older
 # collector release and must never enter this repository's go.mod.
+#
+# Test packages run in parallel and each may call this script: a lock on the
+# cache makes the others wait for one build instead of racing it.
 set -euo pipefail
 
 JAEGER_VERSION=v1.76.0
 VICTORIALOGS_VERSION=v1.52.1
 CACHE="${BACKENDS_CACHE:-$HOME/.cache/otelcol-dynamo/backends}"
+
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.lock"
+if command -v flock >/dev/null 2>&1; then
+  flock 9
+fi
 
 build_jaeger() {
   local dir="$CACHE/jaeger-$JAEGER_VERSION"
@@ -26,8 +35,8 @@ build_jaeger() {
       go mod init backends.local/jaeger >/dev/null 2>&1
       go get -tool "github.com/jaegertracing/jaeger/cmd/jaeger@$JAEGER_VERSION" >&2
       mkdir -p "$dir"
-      go build -o "$dir/jaeger.tmp" github.com/jaegertracing/jaeger/cmd/jaeger >&2
-      mv "$dir/jaeger.tmp" "$dir/jaeger"
+      go build -o "$dir/jaeger.tmp.$$" github.com/jaegertracing/jaeger/cmd/jaeger >&2
+      mv "$dir/jaeger.tmp.$$" "$dir/jaeger"
     )
     rm -rf "$work"
   fi
@@ -39,7 +48,9 @@ build_victorialogs() {
   if [ ! -x "$dir/victoria-logs" ]; then
     echo "backends: building VictoriaLogs $VICTORIALOGS_VERSION" >&2
     mkdir -p "$dir"
-    GOBIN="$dir" go install "github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs@$VICTORIALOGS_VERSION" >&2
+    GOBIN="$dir.tmp.$$" go install "github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs@$VICTORIALOGS_VERSION" >&2
+    mv "$dir.tmp.$$/victoria-logs" "$dir/victoria-logs"
+    rmdir "$dir.tmp.$$"
   fi
   echo "VICTORIALOGS_BIN=$dir/victoria-logs"
 }
