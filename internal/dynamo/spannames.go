@@ -98,6 +98,10 @@ func IsKnownSpanName(name string) bool {
 	return ok
 }
 
+// OriginalSpanNameAttribute keeps a span's name when a limit on the number
+// of distinct names replaced it.
+const OriginalSpanNameAttribute = "dynamo.original_span_name"
+
 // SystemSpanName is the name given to http-request spans of the frontend's
 // system endpoints (health, liveness, metrics, model list), so that searching
 // for http-request finds inference requests only.

@@ -190,7 +190,7 @@ func (n *Normalizer) Span(rs *ResourceState, span ptrace.Span, st *Stats) SpanRe
 		}
 	}
 	if n.s.MaxNamesPerSvc > 0 && !system && !dynamo.IsKnownSpanName(name) && !n.limiter.admit(rs.Service, name) {
-		attrs.PutStr(OriginalSpanNameAttribute, name)
+		attrs.PutStr(dynamo.OriginalSpanNameAttribute, name)
 		name = n.s.OverflowSpanName
 		st.Overflow++
 	}

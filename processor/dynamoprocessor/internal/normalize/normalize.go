@@ -86,10 +86,6 @@ func Defaults() Settings {
 	}
 }
 
-// OriginalSpanNameAttribute keeps a span's name when the per-service limit
-// replaced it with the overflow name.
-const OriginalSpanNameAttribute = "dynamo.original_span_name"
-
 // Stats counts what the rules did to one batch. The processor adds them to its
 // self-telemetry once per batch.
 type Stats struct {

@@ -291,7 +291,7 @@ func TestSpanNameLimitPerService(t *testing.T) {
 		names[span.Name()]++
 		overflow += st.Overflow
 		if span.Name() == "other" {
-			v, ok := span.Attributes().Get(OriginalSpanNameAttribute)
+			v, ok := span.Attributes().Get(dynamo.OriginalSpanNameAttribute)
 			require.True(t, ok)
 			assert.Equal(t, "op-"+strconv.Itoa(i), v.Str())
 		}
