@@ -6,7 +6,7 @@
 // accepted batch.
 //
 // File discovery, fingerprints, rotation and the per-poll checkpoint come from
-// pkg/stanza/fileconsumer; the parsing lives in internal/parser, container-log
-// unwrapping in internal/unwrap and the per-batch checkpoint in
-// internal/ackstore. design.md states the guarantees and their limits.
+// pkg/stanza/fileconsumer; parsing and container-log unwrapping live in
+// internal/parser and the per-batch checkpoint in internal/ackstore.
+// design.md states the guarantees and their limits.
 package jsonlreceiver // import "github.com/otelcol-dynamo/otelcol-dynamo/receiver/jsonlreceiver"
