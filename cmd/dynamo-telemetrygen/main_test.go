@@ -73,6 +73,7 @@ func TestParseFlagsErrors(t *testing.T) {
 		{[]string{"--system-share", "1.5"}, "--system-share"},
 		{[]string{"--failure-share", "-0.1"}, "--failure-share"},
 		{[]string{"--rate", "-1"}, "--rate"},
+		{[]string{"--alias-share", "2"}, "--alias-share"},
 		{[]string{"--otlp-header", "novalue"}, "key=value"},
 		{[]string{"stray"}, "unexpected arguments"},
 	} {

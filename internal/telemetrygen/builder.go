@@ -243,7 +243,7 @@ func (b *builder) rootAttrs(end time.Time) []KV {
 		{"method", "POST"},
 		{"uri", "/v1/chat/completions"},
 		{"version", "HTTP/1.1"},
-		{"x_request_id", r.XRequestID},
+		rootRequestID(r),
 	}
 	if r.Version == VersionOld {
 		return attrs
@@ -267,6 +267,14 @@ func (b *builder) rootAttrs(end time.Time) []KV {
 		)
 	}
 	return attrs
+}
+
+// rootRequestID is the caller's id as the root span carries it.
+func rootRequestID(r *Request) KV {
+	if r.XRequestIDKey == "http.request.header.x-request-id" {
+		return KV{r.XRequestIDKey, []string{r.XRequestID}}
+	}
+	return KV{r.XRequestIDKey, r.XRequestID}
 }
 
 // spanFields returns the JSONL fields a line inside span s carries: the span's
@@ -311,10 +319,12 @@ func (b *builder) line(s *Span, t time.Time, level, file string, lineNo int, tar
 func (b *builder) jsonl() {
 	r := b.r
 	root := r.Root()
-	var rootCtx []KV
+	// Dynamo's own lines spell the caller's id x_request_id, whatever the
+	// span carries.
+	rootCtx := []KV{{"x_request_id", r.XRequestID}}
 	for _, kv := range root.Attrs {
 		switch kv.Key {
-		case "method", "uri", "version", "x_request_id", "request_id", "x_dynamo_request_id":
+		case "method", "uri", "version", "request_id", "x_dynamo_request_id":
 			rootCtx = append(rootCtx, kv)
 		}
 	}

@@ -36,6 +36,8 @@ type Manifest struct {
 type RequestRecord struct {
 	Seq        int    `json:"seq"`
 	XRequestID string `json:"x_request_id,omitempty"`
+	// XRequestIDKey is the root span's spelling of it, when not x_request_id.
+	XRequestIDKey string `json:"x_request_id_key,omitempty"`
 	// RequestID is Dynamo's own request UUID (mid and new versions).
 	RequestID string   `json:"request_id,omitempty"`
 	TraceID   string   `json:"trace_id"`
@@ -105,6 +107,9 @@ func recordOf(r *Request) RequestRecord {
 	}
 	if !r.System {
 		rec.Topology = r.Topology
+	}
+	if r.XRequestIDKey != XRequestIDKey {
+		rec.XRequestIDKey = r.XRequestIDKey
 	}
 	for i := range r.Spans {
 		rec.SpansByService[r.Spans[i].Service]++

@@ -73,6 +73,9 @@ type Request struct {
 	// XRequestID is the caller's x-request-id header (empty for system
 	// endpoints: probes and scrapers send none).
 	XRequestID string
+	// XRequestIDKey is the attribute that carries XRequestID on the root
+	// span: x_request_id, as Dynamo writes it, or one of AliasKeys.
+	XRequestIDKey string
 	// DynamoRequestID is Dynamo's own request UUID (empty in the old version
 	// and for system endpoints).
 	DynamoRequestID string
@@ -118,10 +121,23 @@ type Options struct {
 	Model string
 	// Namespace is Dynamo's namespace on handle_payload spans.
 	Namespace string
+	// AliasShare is the share of inference requests whose root span carries
+	// the caller's id under another spelling found in the same fleets (see
+	// AliasKeys) instead of x_request_id, as other instrumentation of the
+	// HTTP layer writes it.
+	AliasShare float64
 	// JSONLZone, when set, writes JSONL times in this zone with their offset
 	// (DYN_LOG_USE_LOCAL_TZ) instead of UTC with a Z.
 	JSONLZone *time.Location
 }
+
+// XRequestIDKey is Dynamo's spelling of the caller's request id.
+const XRequestIDKey = "x_request_id"
+
+// AliasKeys are other spellings of the caller's request id seen next to
+// Dynamo's: the header name, and the OpenTelemetry HTTP semantic-convention
+// attribute (a list of strings).
+var AliasKeys = []string{"x-request-id", "http.request.header.x-request-id"}
 
 // DefaultModel is the model name used when Options.Model is empty.
 const DefaultModel = "Qwen/Qwen3-0.6B"
@@ -177,6 +193,10 @@ func (g *Generator) Next(start time.Time) *Request {
 		return r
 	}
 	r.XRequestID = fmt.Sprintf("%s-%06d", g.opts.RequestIDPrefix, g.seq)
+	r.XRequestIDKey = XRequestIDKey
+	if g.opts.AliasShare > 0 && g.rnd.Float64() < g.opts.AliasShare {
+		r.XRequestIDKey = AliasKeys[g.rnd.IntN(len(AliasKeys))]
+	}
 	if r.Version.dynamoIDKey() != "" {
 		r.DynamoRequestID = g.uuid()
 	}

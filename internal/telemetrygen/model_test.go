@@ -217,6 +217,39 @@ func TestRequestIDsPerVersion(t *testing.T) {
 	}
 }
 
+func TestAliasSpellings(t *testing.T) {
+	g := NewGenerator(Options{Seed: 21, AliasShare: 1, Versions: []Version{VersionOld}})
+	seen := map[string]bool{}
+	for range 20 {
+		r := g.Next(time.Now())
+		root := r.Root()
+		require.Contains(t, AliasKeys, r.XRequestIDKey)
+		seen[r.XRequestIDKey] = true
+		_, has := attr(root, "x_request_id")
+		assert.False(t, has, "the root carries the id only under its alias")
+		v, ok := attr(root, r.XRequestIDKey)
+		require.True(t, ok)
+		if r.XRequestIDKey == "http.request.header.x-request-id" {
+			assert.Equal(t, []string{r.XRequestID}, v, "the semantic-convention form is a list")
+		} else {
+			assert.Equal(t, r.XRequestID, v)
+		}
+		for i := range r.JSONL {
+			if r.JSONL[i].Service == root.Service {
+				x, ok := field(&r.JSONL[i], "x_request_id")
+				assert.True(t, ok, "Dynamo's own lines keep x_request_id")
+				assert.Equal(t, r.XRequestID, x)
+			}
+		}
+		assert.Equal(t, r.XRequestIDKey, recordOf(r).XRequestIDKey)
+	}
+	assert.Len(t, seen, len(AliasKeys))
+
+	r := NewGenerator(Options{Seed: 21}).Next(time.Now())
+	assert.Equal(t, XRequestIDKey, r.XRequestIDKey)
+	assert.Empty(t, recordOf(r).XRequestIDKey, "the manifest names only aliases")
+}
+
 func TestSystemRequests(t *testing.T) {
 	g := NewGenerator(Options{Seed: 7, SystemShare: 1, LogsPerRequest: 3})
 	for i := 0; i < 20; i++ {

@@ -37,6 +37,9 @@ func TestGateway(t *testing.T) {
 			m := generate(t, telemetrygen.Config{
 				Generator: telemetrygen.Options{
 					Versions: tc.versions, SystemShare: 0.1, FailureShare: 0.1, LogsPerRequest: 3,
+					// Some roots spell the id x-request-id or
+					// http.request.header.x-request-id.
+					AliasShare: 0.2,
 				},
 				OTLP:     telemetrygen.SenderOptions{Endpoint: endpoint, HTTP: tc.http, Insecure: true},
 				Requests: 150, Rate: 300,

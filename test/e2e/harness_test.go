@@ -159,8 +159,14 @@ func generate(t *testing.T, cfg telemetrygen.Config) *telemetrygen.Manifest {
 	m, err := telemetrygen.Run(context.Background(), cfg)
 	require.NoError(t, err)
 	tot := m.Totals
-	t.Logf("sent %d requests (%d system, %d failed; by version %v, by topology %v) over %s to %s: %d spans, %d OTLP log records, %d JSONL lines in %d files",
-		tot.Requests, tot.SystemRequests, tot.FailedRequests, tot.RequestsByVersion, tot.RequestsByTopology,
+	aliases := 0
+	for i := range m.Requests {
+		if m.Requests[i].XRequestIDKey != "" {
+			aliases++
+		}
+	}
+	t.Logf("sent %d requests (%d system, %d failed, %d with the id spelled otherwise on the root; by version %v, by topology %v) over %s to %s: %d spans, %d OTLP log records, %d JSONL lines in %d files",
+		tot.Requests, tot.SystemRequests, tot.FailedRequests, aliases, tot.RequestsByVersion, tot.RequestsByTopology,
 		m.Protocol, m.Endpoint, tot.Spans, tot.OTLPLogs, tot.JSONLLines, len(m.JSONLFiles))
 	require.Zero(t, m.SendErrors, "every export was accepted: %v", m.Errors)
 	return m
