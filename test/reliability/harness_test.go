@@ -107,9 +107,17 @@ func (g *gateway) alive() {
 }
 
 // rssBytes returns the resident set size of the gateway process.
-func (g *gateway) rssBytes() (int64, error) { return rssOf(g.proc.Cmd.Process.Pid) }
+func (g *gateway) rssBytes() (int64, error) { return statusField(g.proc.Cmd.Process.Pid, "VmRSS:") }
 
-func rssOf(pid int) (int64, error) {
+// anonRSSBytes returns the anonymous part of the resident set (heap, stacks):
+// the process's own memory, without the pages of files it maps (the
+// persistent queue's database is memory-mapped; those pages are the kernel's
+// page cache and are reclaimed under memory pressure).
+func (g *gateway) anonRSSBytes() (int64, error) {
+	return statusField(g.proc.Cmd.Process.Pid, "RssAnon:")
+}
+
+func statusField(pid int, field string) (int64, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
@@ -117,12 +125,12 @@ func rssOf(pid int) (int64, error) {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+		if rest, ok := strings.CutPrefix(sc.Text(), field); ok {
 			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
 			return kb * 1024, err
 		}
 	}
-	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
 }
 
 // metrics is one scrape of the collector's Prometheus endpoint: series
