@@ -183,7 +183,13 @@ func TestTransformBaselineVariants(t *testing.T) {
 // except for what OTTL cannot express, which only the dynamo processor
 // does: x_request_id propagated from elsewhere in the trace.
 func TestDynamoAndTransformAgree(t *testing.T) {
-	w := processorWorkload(false)
+	t.Run("default_mix", func(t *testing.T) { agree(t, processorWorkload(false)) })
+	t.Run("scaling", func(t *testing.T) {
+		agree(t, NewSynthWorkload(SynthOptions{Traces: 64, SpansPerTrace: 8, ExtraAttributes: 8, SpansPerBatch: 128}))
+	})
+}
+
+func agree(t *testing.T, w *Workload) {
 	in := spanViews(w.Traces)
 	dy := spanViews(runTraces(t, dynamoCandidate, w))
 	tr := spanViews(runTraces(t, transformCandidate, w))

@@ -64,7 +64,7 @@ var specs = map[string]spec{
 	},
 	"BenchmarkScalingHeldTraces": {
 		title:   "Scaling: traces held for propagation",
-		metrics: []string{"cpu-ns/span", "allocs/span", "held-bytes/trace", "held-bytes/span"},
+		metrics: []string{"cpu-ns/span", "allocs/span", "held-bytes/trace", "data-bytes/trace"},
 	},
 }
 
