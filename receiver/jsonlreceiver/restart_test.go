@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -167,4 +168,63 @@ func TestCrashBetweenPartialLinesKeepsTheLineWhole(t *testing.T) {
 	recs := s2.all()
 	require.Len(t, recs, 1, "the whole line 0 was acknowledged before the crash")
 	assert.Equal(t, "held back", recs[0].Body().Str())
+}
+
+// Several files read at once: a crash in the middle of all of them loses
+// nothing, and each file repeats at most its batch in flight.
+func TestCrashWithSeveralFiles(t *testing.T) {
+	logs, store := t.TempDir(), t.TempDir()
+	const files, per = 3, 700
+	for f := 0; f < files; f++ {
+		appendLines(t, filepath.Join(logs, fmt.Sprintf("worker-%d.log", f)), f*per, (f+1)*per)
+	}
+	h, _ := startStorage(t, store)
+	s1 := &sink{refuse: func(batch int, _ plog.Logs) error {
+		if batch > 8 {
+			return errRetryable
+		}
+		return nil
+	}}
+	r1 := start(t, storageConfig(logs), s1, h)
+	waitCounter(t, r1, "delivery_retries", 2*files)
+	accepted := s1.seqs(t)
+	crashed := snapshotDir(t, store)
+
+	h2, _ := startStorage(t, crashed)
+	s2 := &sink{}
+	start(t, storageConfig(logs), s2, h2)
+	defer func() {
+		if t.Failed() {
+			t.Logf("accepted before: %s\nafter: %s", ranges(accepted), ranges(s2.seqs(t)))
+		}
+	}()
+	// A file may have been read completely before the crash: wait for the
+	// union to hold every line.
+	testutil.Eventually(t, 30*time.Second, 20*time.Millisecond, func() error {
+		seen := map[int64]bool{}
+		for _, s := range append(append([]int64(nil), accepted...), s2.seqs(t)...) {
+			seen[s] = true
+		}
+		if len(seen) < files*per {
+			return fmt.Errorf("%d of %d lines", len(seen), files*per)
+		}
+		return nil
+	})
+	dups := checkAll(t, append(accepted, s2.seqs(t)...), files*per)
+	t.Logf("%d files: %d lines accepted before the crash, %d twice", files, len(accepted), dups)
+	assert.LessOrEqual(t, dups, 100*files)
+}
+
+// ranges summarises a sequence of seq numbers as runs of consecutive ones.
+func ranges(seqs []int64) string {
+	var out []string
+	for i := 0; i < len(seqs); {
+		j := i
+		for j+1 < len(seqs) && seqs[j+1] == seqs[j]+1 {
+			j++
+		}
+		out = append(out, fmt.Sprintf("%d-%d", seqs[i], seqs[j]))
+		i = j + 1
+	}
+	return strings.Join(out, " ")
 }
