@@ -37,9 +37,13 @@ lint:
 	@out="$$(gofmt -l $(GOFILES))"; if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-## bench: component benchmarks side by side with their stock baselines
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+## bench: our components side by side with their stock baselines, one run, one table (BENCHMARKS.md)
+BENCH_COUNT ?= 5
+BENCH_PIPELINE_SECONDS ?= 10
+bench: build
+	@mkdir -p local-data/bench
+	BENCH_PIPELINE_SECONDS=$(BENCH_PIPELINE_SECONDS) $(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) -timeout 120m ./test/bench/ | tee local-data/bench/bench.txt
+	$(GO) run ./test/bench/cmd/benchtable < local-data/bench/bench.txt | tee local-data/bench/table.md
 
 ## e2e: end-to-end tests against real trace and log stores (Jaeger v2, VictoriaLogs;
 ## scripts/backends.sh builds them once into $HOME/.cache, a few minutes when cold)

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const sample = `goos: linux
+goarch: amd64
+cpu: AMD EPYC
+BenchmarkProcessor/traces/dynamo-2   20  1036288 ns/op  3.0 allocs/span  2000000 spans/cpu-s
+BenchmarkProcessor/traces/transform-2  20  29176471 ns/op  47 allocs/span  100000 spans/cpu-s
+BenchmarkProcessor/traces/dynamo-2   20  1036288 ns/op  3.0 allocs/span  1000000 spans/cpu-s
+BenchmarkProcessor/traces/transform-2  20  29176471 ns/op  47 allocs/span  200000 spans/cpu-s
+BenchmarkProcessor/traces/dynamo-2   20  1036288 ns/op  3.0 allocs/span  3000000 spans/cpu-s
+BenchmarkProcessor/traces/transform-2  20  29176471 ns/op  47 allocs/span  150000 spans/cpu-s
+BenchmarkPipeline/rate=10k/dynamo-2  1  1 ns/op  11 cpu-%/10k-spans/s
+BenchmarkPipeline/rate=10k/stock-2  1  1 ns/op  10 cpu-%/10k-spans/s
+BenchmarkReceiver/jsonl-2  3  1 ns/op  250000 lines/cpu-s
+BenchmarkReceiver/file_log-2  3  1 ns/op  50000 lines/cpu-s
+PASS
+ok  	x	1.0s
+`
+
+func TestTables(t *testing.T) {
+	var out strings.Builder
+	n, failed, err := run(strings.NewReader(sample), &out)
+	require.NoError(t, err)
+	assert.False(t, failed)
+	assert.Equal(t, 3, n)
+	s := out.String()
+	// Medians of three runs: 2M and 150k; ratio from the medians.
+	assert.Contains(t, s, "| traces | 2.00M | 3.00 | 150k | 47.0 | 13.3× | 3 |")
+	assert.Contains(t, s, "| rate=10k |  |  | 11.0 |  |  |  | 10.0 |  | +10.0 % | 1 |")
+	assert.Contains(t, s, "| (all) | 250k |  |  | 50k |  |  | 5.0× | 1 |")
+}
+
+func TestFailedRun(t *testing.T) {
+	_, failed, err := run(strings.NewReader(sample+"--- FAIL: BenchmarkX\nFAIL\n"), new(strings.Builder))
+	require.NoError(t, err)
+	assert.True(t, failed)
+}
