@@ -42,7 +42,7 @@ func TestGateway(t *testing.T) {
 					AliasShare: 0.2,
 				},
 				OTLP:     telemetrygen.SenderOptions{Endpoint: endpoint, HTTP: tc.http, Insecure: true},
-				Requests: 150, Rate: 300,
+				Requests: scaled(150), Rate: 300,
 				// Roots close last and reach the collector after their children
 				// and logs, as Dynamo's batch exporter sends them.
 				RootDelay: 500 * time.Millisecond,

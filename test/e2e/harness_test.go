@@ -27,6 +27,16 @@ import (
 // processor holding items while it waits for a trace's root span).
 const arrivalTimeout = 90 * time.Second
 
+// scaled multiplies a test's request count by $E2E_SCALE (default 1), for
+// longer runs than make test's.
+func scaled(n int) int {
+	f, err := strconv.ParseFloat(os.Getenv("E2E_SCALE"), 64)
+	if err != nil || f <= 0 {
+		return n
+	}
+	return max(1, int(float64(n)*f))
+}
+
 // phase logs how long a step took when the returned function is called.
 func phase(t *testing.T, name string) func() {
 	t.Helper()

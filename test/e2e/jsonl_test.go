@@ -44,7 +44,7 @@ func TestAgentJSONLFormats(t *testing.T) {
 				},
 				OTLP:       telemetrygen.SenderOptions{Endpoint: agent.grpc, Insecure: true},
 				JSONL:      telemetrygen.JSONLWriterOptions{Dir: logDir, Format: tc.format, RotateBytes: 128 << 10},
-				Requests:   120,
+				Requests:   scaled(120),
 				Rate:       300,
 				RootDelay:  500 * time.Millisecond,
 				NoiseEvery: 20,

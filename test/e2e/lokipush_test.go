@@ -30,7 +30,7 @@ func TestGatewayLokiPush(t *testing.T) {
 	m := generate(t, telemetrygen.Config{
 		Generator: telemetrygen.Options{SystemShare: 0.1, FailureShare: 0.1, LogsPerRequest: 4},
 		OTLP:      telemetrygen.SenderOptions{Endpoint: gw.grpc, Insecure: true},
-		Requests:  150, Rate: 300,
+		Requests:  scaled(150), Rate: 300,
 		RootDelay: 500 * time.Millisecond,
 	})
 	checkTraces(t, s.jaeger, m, exp)

@@ -34,9 +34,9 @@ func TestScaleOut(t *testing.T) {
 	)
 
 	cfg := telemetrygen.Config{
-		Generator: telemetrygen.Options{SystemShare: 0.1, FailureShare: 0.1, LogsPerRequest: 3, SpanEvents: true},
+		Generator: telemetrygen.Options{SystemShare: 0.1, FailureShare: 0.1, AliasShare: 0.1, LogsPerRequest: 3, SpanEvents: true},
 		OTLP:      telemetrygen.SenderOptions{Endpoint: agent.grpc, Insecure: true},
-		Requests:  300, Rate: 300,
+		Requests:  scaled(300), Rate: 300,
 		RootDelay: 500 * time.Millisecond,
 	}
 	if jsonl {
