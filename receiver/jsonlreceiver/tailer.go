@@ -413,7 +413,9 @@ func (t *tailer) deliver(ld plog.Logs) error {
 }
 
 // ack persists the acknowledged position of the file, once the file's
-// fingerprint is known and verified against the batch it just read.
+// fingerprint is known and verified against the batch it just read. It
+// does not use the receiver's context: a batch accepted just before shutdown
+// must still be recorded.
 func (t *tailer) ack(st *fileState, tokens [][]byte, offsets []int64, prevTruncated bool, at int64) {
 	if t.acks == nil {
 		return
@@ -425,7 +427,7 @@ func (t *tailer) ack(st *fileState, tokens [][]byte, offsets []int64, prevTrunca
 		// Not verifiable: fileconsumer's per-poll checkpoint covers this batch.
 		return
 	}
-	if err := t.acks.Ack(t.ctx, st.fp, at); err != nil {
+	if err := t.acks.Ack(context.Background(), st.fp, at); err != nil {
 		t.telemetry.ReceiverJsonlCheckpointErrors.Add(t.ctx, 1)
 		t.logger.Warn("Persist read position", zap.String("path", st.path), zap.Error(err))
 	}
@@ -522,7 +524,7 @@ func (t *tailer) flushStale(st *fileState, now time.Time) {
 		return
 	}
 	if t.acks != nil && st.fp != nil && st.next == st.pendingEnd {
-		if err := t.acks.Ack(t.ctx, st.fp, st.pendingEnd); err != nil {
+		if err := t.acks.Ack(context.Background(), st.fp, st.pendingEnd); err != nil {
 			t.telemetry.ReceiverJsonlCheckpointErrors.Add(t.ctx, 1)
 		}
 	}
