@@ -167,6 +167,19 @@ func checkTraces(t *testing.T, j *testbackend.Jaeger, m *telemetrygen.Manifest, 
 		if len(lacking) > 0 {
 			p.add("%s: %d of %d spans lack x_request_id=%s: %s", describe(rec), len(lacking), len(tr.Spans), rec.XRequestID, strings.Join(lacking, ", "))
 		}
+		// Dynamo's own id, x_dynamo_request_id in the mid version, is
+		// request_id on the root in every version that has one.
+		if rec.RequestID != "" {
+			for i := range tr.Spans {
+				s := &tr.Spans[i]
+				if len(s.References) > 0 {
+					continue
+				}
+				if v, _ := s.Tag("request_id"); v != rec.RequestID {
+					p.add("%s: root span has request_id=%v, want Dynamo's id %s", describe(rec), v, rec.RequestID)
+				}
+			}
+		}
 	}
 	p.report(t, "traces in Jaeger")
 	done()
