@@ -267,3 +267,35 @@ func TestShutdownWithoutStartAndTwice(t *testing.T) {
 	require.NoError(t, r.rcv.Shutdown(context.Background()))
 	require.NoError(t, r.rcv.Shutdown(context.Background()))
 }
+
+func TestFormatDetectedPerFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600))
+	}
+	write("raw.log", "\n"+seqLine(0)+"\n")
+	write("cri.log", "2026-07-30T18:04:11.4Z stderr F "+seqLine(1)+"\n")
+	write("docker.log", `{"log":"`+strings.ReplaceAll(seqLine(2), `"`, `\"`)+`\n","stream":"stdout","time":"2026-07-30T18:04:11.4Z"}`+"\n")
+	s := &sink{}
+	start(t, testConfig(dir), s, nil)
+	s.waitFor(t, 3)
+	assert.ElementsMatch(t, []int64{0, 1, 2}, s.seqs(t))
+	for _, lr := range s.all() {
+		_, isText := lr.Attributes().Get(parser.AttrText)
+		assert.False(t, isText, "every line was unwrapped to its JSON: %s", lr.Body().AsString())
+	}
+}
+
+func TestFixedFormatDoesNotGuess(t *testing.T) {
+	dir := t.TempDir()
+	// A raw file read as CRI: lines that are not CRI are kept whole.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.log"), []byte(seqLine(0)+"\n"), 0o600))
+	cfg := testConfig(dir)
+	cfg.Format = FormatCRI
+	s := &sink{}
+	start(t, cfg, s, nil)
+	s.waitFor(t, 1)
+	assert.Equal(t, []int64{0}, s.seqs(t))
+	_, ok := s.all()[0].Attributes().Get(attrLogIOStream)
+	assert.False(t, ok)
+}

@@ -216,6 +216,10 @@ func (t *tailer) emit(_ context.Context, tokens [][]byte, attrs map[string]any, 
 		}
 		st.fp = nil
 		st.lastTruncated = false
+		if offsets[0] == 0 {
+			// A new file at this path: detect its format afresh.
+			st.format = t.format
+		}
 	}
 	prevTruncated := st.lastTruncated
 
