@@ -14,6 +14,10 @@ type Config struct {
 	// OTLP is where spans and log records go; an empty endpoint sends nothing
 	// over OTLP (JSONL files only).
 	OTLP SenderOptions
+	// Sender, when set, is used instead of an OTLP client built from OTLP
+	// (for example to hand the data to a consumer in the same process). Run
+	// does not close it.
+	Sender Sender
 	// JSONL is where JSONL lines go; an empty Dir writes none.
 	JSONL JSONLWriterOptions
 
@@ -88,7 +92,7 @@ type pendingBatch struct {
 // start or whose JSONL files could not be written; failed exports are counted
 // in the manifest (SendErrors, Unsent).
 func Run(ctx context.Context, cfg Config) (*Manifest, error) {
-	if cfg.OTLP.Endpoint == "" && cfg.JSONL.Dir == "" {
+	if cfg.OTLP.Endpoint == "" && cfg.Sender == nil && cfg.JSONL.Dir == "" {
 		return nil, errors.New("nothing to do: neither an OTLP endpoint nor a JSONL directory is set")
 	}
 	if cfg.Rate < 0 {
@@ -109,7 +113,10 @@ func Run(ctx context.Context, cfg Config) (*Manifest, error) {
 	rn := &runner{cfg: cfg, gen: NewGenerator(cfg.Generator)}
 	opts := rn.gen.Options()
 	rn.manifest = &Manifest{Seed: opts.Seed, RequestIDPrefix: opts.RequestIDPrefix, Totals: newTotals()}
-	if cfg.OTLP.Endpoint != "" {
+	if cfg.Sender != nil {
+		rn.sender = cfg.Sender
+		rn.manifest.Protocol = "in-process"
+	} else if cfg.OTLP.Endpoint != "" {
 		s, err := NewSender(cfg.OTLP)
 		if err != nil {
 			return nil, err

@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
@@ -313,6 +315,35 @@ func TestRunNoiseLines(t *testing.T) {
 	}
 	assert.Equal(t, 4, ansi)
 	assert.Equal(t, 4, python)
+}
+
+// consumerSender hands exports to consumers in the same process.
+type consumerSender struct {
+	traces *consumertest.TracesSink
+	logs   *consumertest.LogsSink
+}
+
+func (s consumerSender) SendTraces(ctx context.Context, td ptrace.Traces) error {
+	return s.traces.ConsumeTraces(ctx, td)
+}
+
+func (s consumerSender) SendLogs(ctx context.Context, ld plog.Logs) error {
+	return s.logs.ConsumeLogs(ctx, ld)
+}
+
+func (consumerSender) Close() error { return nil }
+
+func TestRunWithSender(t *testing.T) {
+	s := consumerSender{traces: new(consumertest.TracesSink), logs: new(consumertest.LogsSink)}
+	m, err := Run(context.Background(), Config{
+		Generator: Options{Seed: 13, Versions: []Version{VersionNew}, LogsPerRequest: 2},
+		Sender:    s, Requests: 30,
+	})
+	require.NoError(t, err)
+	assert.Equal(t, "in-process", m.Protocol)
+	assert.Equal(t, m.Totals.Spans, s.traces.SpanCount())
+	assert.Equal(t, m.Totals.OTLPLogs, s.logs.LogRecordCount())
+	assert.Positive(t, m.Totals.OTLPLogs)
 }
 
 func TestRunRejectsNothingToDo(t *testing.T) {
