@@ -48,6 +48,7 @@ bench: build
 ## e2e: end-to-end tests against real trace and log stores (Jaeger v2, VictoriaLogs;
 ## scripts/backends.sh builds them once into $HOME/.cache, a few minutes when cold)
 e2e: build
+	$(GO) vet -tags e2e ./test/e2e/...
 	bash scripts/backends.sh
 	$(GO) test -tags e2e -count=1 -v -timeout 30m ./test/e2e/...
 
