@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/plog"
 )
@@ -97,4 +98,50 @@ func TestShutdownWhileRefused(t *testing.T) {
 	require.NoError(t, r.rcv.Shutdown(context.Background()))
 	assert.Zero(t, s.count())
 	assert.Zero(t, r.counter(t, "records_emitted"))
+}
+
+// mutatingSink changes every batch it is offered, as a processor would,
+// before it refuses or accepts it.
+type mutatingSink struct {
+	sink
+}
+
+func (m *mutatingSink) Capabilities() consumer.Capabilities {
+	return consumer.Capabilities{MutatesData: true}
+}
+
+func (m *mutatingSink) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	rls := ld.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		sls := rls.At(i).ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			lrs := sls.At(j).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				attrs := lrs.At(k).Attributes()
+				n, _ := attrs.Get("touched")
+				attrs.PutInt("touched", n.Int()+1)
+			}
+		}
+	}
+	return m.sink.ConsumeLogs(ctx, ld)
+}
+
+// A batch refused by a pipeline that changes data is offered again as it
+// was read, not as the pipeline left it.
+func TestRetryOffersTheBatchAsRead(t *testing.T) {
+	dir := t.TempDir()
+	appendLines(t, filepath.Join(dir, "a.log"), 0, 5)
+	m := &mutatingSink{sink: sink{refuse: func(batch int, _ plog.Logs) error {
+		if batch <= 3 {
+			return errRetryable
+		}
+		return nil
+	}}}
+	r := start(t, testConfig(dir), m, nil)
+	m.waitFor(t, 5)
+	assert.Equal(t, int64(3), r.counter(t, "delivery_retries"))
+	for _, lr := range m.all() {
+		n, _ := lr.Attributes().Get("touched")
+		assert.Equal(t, int64(1), n.Int())
+	}
 }

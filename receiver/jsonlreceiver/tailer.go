@@ -380,8 +380,16 @@ func (t *tailer) deliver(ld plog.Logs) error {
 	}
 	obsCtx := t.obsrecv.StartLogsOp(t.ctx)
 	wait := initialBackoff
+	// A pipeline that changes data may have changed a batch before refusing
+	// it: offer a copy each time, so a retry sends what was read.
+	mutates := t.next.Capabilities().MutatesData
 	for attempt := 1; ; attempt++ {
-		err := t.next.ConsumeLogs(t.ctx, ld)
+		offer := ld
+		if mutates {
+			offer = plog.NewLogs()
+			ld.CopyTo(offer)
+		}
+		err := t.next.ConsumeLogs(t.ctx, offer)
 		switch {
 		case err == nil:
 			t.obsrecv.EndLogsOp(obsCtx, "jsonl", n, nil)
