@@ -6,7 +6,7 @@ GOFILES  = $(shell git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -
 # Tests that run the collector binary use this one instead of building their own.
 export OTELCOL_DYNAMO_BIN := $(CURDIR)/$(BIN)
 
-.PHONY: all build run test unit generate lint bench e2e fuzz docker k8s clean
+.PHONY: all build run test unit generate lint bench e2e fuzz fuzz-short reliability docker k8s clean
 
 all: build
 
@@ -20,7 +20,7 @@ run: build
 	./$(BIN) --config configs/local.yaml
 
 ## test: the whole suite: lint, build, unit and integration tests, end-to-end tests
-test: lint build unit e2e
+test: lint build unit fuzz-short e2e
 
 ## unit: go test for every package (includes config validation and the generate check)
 unit: build
@@ -52,9 +52,29 @@ e2e: build
 	bash scripts/backends.sh
 	$(GO) test -tags e2e -count=1 -v -timeout 30m ./test/e2e/...
 
-## fuzz: run each fuzz target for longer (FUZZTIME, default 1m)
+## fuzz: run each fuzz target (every `func FuzzX` in a _test.go file) for FUZZTIME, default 1m;
+## a failing input is written to the package's testdata/fuzz/FuzzX/ and becomes a regression seed
+FUZZTIME ?= 1m
 fuzz:
-	@echo "fuzz: no fuzz targets yet"
+	@set -e; grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r f; do \
+	  dir=$$(dirname "$$f"); \
+	  for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$$f"); do \
+	    echo "fuzz: $$dir $$name ($(FUZZTIME))"; \
+	    if ! out=$$($(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) "./$$dir" 2>&1); then \
+	      echo "$$out"; exit 1; fi; \
+	    echo "$$out" | tail -n 2; \
+	  done; \
+	done
+
+## fuzz-short: every fuzz target for a few seconds (part of make test)
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$${FUZZTIME_SHORT:-5s}
+
+## reliability: the full-length reliability runs whose figures RELIABILITY.md quotes
+reliability: build
+	bash scripts/backends.sh
+	@mkdir -p local-data
+	set -o pipefail; RELIABILITY_LONG=1 $(GO) test -count=1 -v -timeout 60m ./test/reliability/ | tee local-data/reliability.txt
 
 ## docker: build the container image (needs a Docker engine)
 docker:
