@@ -75,7 +75,7 @@ Flags:
 	fs.StringVar(&c.JSONL.Dir, "jsonl-dir", "", "write each service's JSONL lines to <dir>/<service>.log")
 	fs.StringVar(&format, "jsonl-format", "raw", "JSONL file wrapping: raw, cri (containerd/CRI-O) or docker (json-file)")
 	fs.Int64Var(&c.JSONL.RotateBytes, "rotate-bytes", 0, "rotate a JSONL file to <service>.log.<n> before it grows past this size; 0 never")
-	fs.IntVar(&c.NoiseEvery, "noise-every", 0, "after every N-th request, add a Python JSONL line and a line of vLLM's coloured text (no trace context); 0 never")
+	fs.IntVar(&c.NoiseEvery, "noise-every", 0, "after every N-th request, add lines without trace context (Python, vLLM's coloured text, decimal fallback span ids); 0 never")
 	fs.DurationVar(&utcOffset, "jsonl-utc-offset", 0, "write JSONL times with this UTC offset, e.g. 2h (DYN_LOG_USE_LOCAL_TZ); 0 writes UTC with a Z")
 	fs.IntVar(&c.JSONL.CRISplit, "cri-split", telemetrygen.DefaultCRISplit, "longest CRI record; longer lines are split into partial (P) records")
 	fs.StringVar(&o.manifestPath, "manifest", "", "write a JSON manifest of everything sent to this file")

@@ -38,8 +38,9 @@ type Config struct {
 	SendTimeout time.Duration
 	// NoiseEvery adds, after every NoiseEvery-th request, the lines that share
 	// a worker's stderr with Dynamo's JSONL without belonging to a request: a
-	// Python JSONL line without trace context and a line of vLLM's
-	// ANSI-coloured plain text. They are counted in Totals.JSONLNoiseLines.
+	// Python JSONL line without trace context, a line of vLLM's ANSI-coloured
+	// plain text, and a Rust line with the decimal fallback span ids. They are
+	// counted in Totals.JSONLNoiseLines.
 	NoiseEvery int
 
 	// Progress, when set, is called every ProgressInterval (default 5s) and
@@ -295,7 +296,21 @@ func (rn *runner) noise(r *Request) error {
 	if err := rn.jsonl.WriteText(svc, []byte(text), t); err != nil {
 		return err
 	}
-	rn.manifest.Totals.JSONLNoiseLines += 2
+	// A Rust line inside a span without trace context: Dynamo falls back to
+	// tracing's own span ids, decimal integers that are no trace context.
+	fallback := JSONLLine{
+		Service: svc, Time: t.UTC(), Level: "DEBUG",
+		File: "lib/runtime/src/component/client.rs", Line: 95, Target: "dynamo_runtime::component::client",
+		Message: "instance list updated",
+		Fields: []KV{
+			{"parent_id", int64(2251799813685249 + r.Seq)},
+			{"span_id", int64(4503599627370497 + r.Seq)},
+		},
+	}
+	if err := rn.jsonl.Write(&fallback); err != nil {
+		return err
+	}
+	rn.manifest.Totals.JSONLNoiseLines += 3
 	return nil
 }
 

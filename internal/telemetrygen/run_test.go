@@ -292,13 +292,13 @@ func TestRunNoiseLines(t *testing.T) {
 		Requests:  40, NoiseEvery: 10,
 	})
 	require.NoError(t, err)
-	assert.Equal(t, 8, m.Totals.JSONLNoiseLines, "a Python line and a vLLM text line every 10 requests")
+	assert.Equal(t, 12, m.Totals.JSONLNoiseLines, "a Python line, a vLLM text line and a fallback-id line every 10 requests")
 	var lines []string
 	for _, p := range m.JSONLFiles {
 		lines = append(lines, readFiles(t, p)...)
 	}
 	assert.Len(t, lines, m.Totals.JSONLLines+m.Totals.JSONLNoiseLines)
-	ansi, python := 0, 0
+	ansi, python, fallback := 0, 0, 0
 	for _, l := range lines {
 		if strings.HasPrefix(l, "\x1b[2m") {
 			ansi++
@@ -312,9 +312,15 @@ func TestRunNoiseLines(t *testing.T) {
 			assert.NotContains(t, obj, "file")
 			assert.Equal(t, float64(191), obj["log.line"])
 		}
+		if _, ok := obj["trace_id"]; !ok && obj["target"] != "log" {
+			fallback++
+			assert.IsType(t, float64(0), obj["span_id"], "fallback span ids are decimal numbers")
+			assert.IsType(t, float64(0), obj["parent_id"])
+		}
 	}
 	assert.Equal(t, 4, ansi)
 	assert.Equal(t, 4, python)
+	assert.Equal(t, 4, fallback)
 }
 
 // consumerSender hands exports to consumers in the same process.
