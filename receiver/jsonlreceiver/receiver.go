@@ -93,7 +93,11 @@ func (r *jsonlReceiver) Start(ctx context.Context, host component.Host) error {
 		}
 		r.client = client
 		acks, err = ackstore.Load(ctx, client)
-		if err != nil {
+		switch {
+		case errors.Is(err, ackstore.ErrCorrupt):
+			r.telemetry.ReceiverJsonlCheckpointErrors.Add(ctx, 1)
+			r.set.Logger.Warn("Checkpoint", zap.Error(err))
+		case err != nil:
 			r.telemetry.ReceiverJsonlCheckpointErrors.Add(ctx, 1)
 			return fmt.Errorf("storage: %w", err)
 		}

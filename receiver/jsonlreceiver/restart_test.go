@@ -9,11 +9,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/adapter"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otelcol-dynamo/otelcol-dynamo/internal/testutil"
+	"github.com/otelcol-dynamo/otelcol-dynamo/receiver/jsonlreceiver/internal/ackstore"
+	"github.com/otelcol-dynamo/otelcol-dynamo/receiver/jsonlreceiver/internal/metadata"
 )
 
 func storageConfig(dir string) *Config {
@@ -227,4 +231,23 @@ func ranges(seqs []int64) string {
 		i = j + 1
 	}
 	return strings.Join(out, " ")
+}
+
+// Unreadable saved positions do not keep the receiver from starting: it
+// counts the error and reads on from fileconsumer's own checkpoint.
+func TestCorruptSavedPositionsAreCountedNotFatal(t *testing.T) {
+	logs, store := t.TempDir(), t.TempDir()
+	appendLines(t, filepath.Join(logs, "a.log"), 0, 10)
+	h, stopStorage := startStorage(t, store)
+	client, err := adapter.GetStorageClient(context.Background(), h, &storageID, component.NewID(metadata.Type))
+	require.NoError(t, err)
+	require.NoError(t, client.Set(context.Background(), ackstore.Key, []byte("{not json")))
+	require.NoError(t, client.Close(context.Background()))
+	stopStorage()
+
+	h2, _ := startStorage(t, store)
+	s := &sink{}
+	r := start(t, storageConfig(logs), s, h2)
+	s.waitFor(t, 10)
+	assert.Equal(t, int64(1), r.counter(t, "checkpoint_errors"))
 }

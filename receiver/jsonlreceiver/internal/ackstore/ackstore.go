@@ -18,6 +18,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -44,7 +45,13 @@ type Store struct {
 	entries []Entry
 }
 
-// Load reads the acknowledged positions saved by a previous run.
+// ErrCorrupt is returned by Load, together with an empty but usable Store,
+// when the saved positions cannot be decoded.
+var ErrCorrupt = errors.New("acknowledged positions unreadable; resuming from the file checkpoint alone")
+
+// Load reads the acknowledged positions saved by a previous run. When they
+// cannot be decoded it returns an empty Store and an error wrapping
+// ErrCorrupt: reading then resumes from fileconsumer's own checkpoint.
 func Load(ctx context.Context, client storage.Client) (*Store, error) {
 	s := &Store{client: client}
 	b, err := client.Get(ctx, Key)
@@ -53,7 +60,8 @@ func Load(ctx context.Context, client storage.Client) (*Store, error) {
 	}
 	if len(b) > 0 {
 		if err := json.Unmarshal(b, &s.entries); err != nil {
-			return nil, fmt.Errorf("decode %s: %w", Key, err)
+			s.entries = nil
+			return s, fmt.Errorf("decode %s: %w (%w)", Key, err, ErrCorrupt)
 		}
 	}
 	return s, nil

@@ -192,12 +192,18 @@ func TestUnreadableCheckpointIsPassedThroughAndReported(t *testing.T) {
 	assert.Len(t, errs, 1)
 }
 
-func TestCorruptAcknowledgedKeyFailsLoad(t *testing.T) {
+func TestCorruptAcknowledgedKeyGivesAnEmptyStore(t *testing.T) {
 	mem := newMem()
 	mem.data[Key] = []byte("{not json")
-	_, err := Load(context.Background(), mem)
-	require.Error(t, err)
+	s, err := Load(context.Background(), mem)
+	require.ErrorIs(t, err, ErrCorrupt)
 	assert.Contains(t, err.Error(), Key)
+	require.NotNil(t, s)
+	assert.Empty(t, s.Entries())
+	require.NoError(t, s.Ack(context.Background(), []byte("x"), 3))
+	s2, err := Load(context.Background(), mem)
+	require.NoError(t, err, "the next save repairs it")
+	assert.Equal(t, []Entry{{Fingerprint: []byte("x"), Offset: 3}}, s2.Entries())
 }
 
 func TestAckReportsStorageErrors(t *testing.T) {
