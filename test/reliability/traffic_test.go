@@ -38,6 +38,11 @@ type source struct {
 
 	// Per batch: spans (one trace) and log records.
 	spansPerBatch, logsPerBatch int
+	// logsFirst sends a batch's log records spanDelay before its spans, as
+	// Dynamo does (log records are exported at once, spans in batches, the
+	// root span last); the records carry the trace id but not x_request_id.
+	logsFirst bool
+	spanDelay time.Duration
 
 	nextSeq   atomic.Int64
 	ackSpans  atomic.Int64
@@ -157,6 +162,24 @@ func (s *source) sendUntilAccepted(ctx context.Context, send func(context.Contex
 func (s *source) sendOne(ctx context.Context) error {
 	seq := s.nextSeq.Add(1) - 1
 	td, ld := s.batch(seq)
+	if s.logsFirst {
+		if err := s.sendUntilAccepted(ctx, func(c context.Context) error {
+			_, err := s.logs.Export(c, plogotlp.NewExportRequestFromLogs(ld))
+			return err
+		}); err != nil {
+			return err
+		}
+		s.ackLogs.Add(int64(s.logsPerBatch))
+		time.Sleep(s.spanDelay)
+		if err := s.sendUntilAccepted(ctx, func(c context.Context) error {
+			_, err := s.traces.Export(c, ptraceotlp.NewExportRequestFromTraces(td))
+			return err
+		}); err != nil {
+			return err
+		}
+		s.ackSpans.Add(int64(s.spansPerBatch))
+		return nil
+	}
 	if s.spansPerBatch > 0 {
 		if err := s.sendUntilAccepted(ctx, func(c context.Context) error {
 			_, err := s.traces.Export(c, ptraceotlp.NewExportRequestFromTraces(td))
