@@ -232,3 +232,26 @@ func TestDynamoAndTransformAgreeOnLogs(t *testing.T) {
 	}
 	t.Logf("%d log records normalized alike", len(dy))
 }
+
+// TestPrimedLogsPassStraightThrough checks the premise of the "logs" case
+// of BenchmarkProcessor: with the spans of their requests already seen by
+// the same processor, log records pass at once, with x_request_id.
+func TestPrimedLogsPassStraightThrough(t *testing.T) {
+	w := processorWorkload(false)
+	cfg := dynamoCandidate.config(t)
+	sink := new(consumertest.LogsSink)
+	lp := newLogsProcessorWith(t, dynamoCandidate, cfg, sink)
+	tp := newTracesProcessorWith(t, dynamoCandidate, cfg, consumertest.NewNop())
+	for i := range w.Traces {
+		require.NoError(t, tp.ConsumeTraces(context.Background(), w.CloneTraces(i)))
+	}
+	for i := range w.Logs {
+		require.NoError(t, lp.ConsumeLogs(context.Background(), w.CloneLogs(i)))
+	}
+	require.Equal(t, w.Records, sink.LogRecordCount(), "records passed before shutdown")
+	for _, r := range recordViews(sink.AllLogs()) {
+		require.Contains(t, r.Attributes, dynamo.XRequestID)
+	}
+	require.NoError(t, lp.Shutdown(context.Background()))
+	require.NoError(t, tp.Shutdown(context.Background()))
+}

@@ -73,16 +73,27 @@ func (c *counter) logs() consumer.Logs {
 }
 
 func newTracesProcessor(tb testing.TB, c candidate, next consumer.Traces) processor.Traces {
+	return newTracesProcessorWith(tb, c, c.config(tb), next)
+}
+
+// newTracesProcessorWith creates the processor with cfg: a traces and a
+// logs processor of one ID made with the same cfg share their state, as in
+// a collector whose pipelines both list the processor.
+func newTracesProcessorWith(tb testing.TB, c candidate, cfg component.Config, next consumer.Traces) processor.Traces {
 	tb.Helper()
-	p, err := c.factory.CreateTraces(context.Background(), processortest.NewNopSettings(c.factory.Type()), c.config(tb), next)
+	p, err := c.factory.CreateTraces(context.Background(), processortest.NewNopSettings(c.factory.Type()), cfg, next)
 	require.NoError(tb, err)
 	require.NoError(tb, p.Start(context.Background(), componenttest.NewNopHost()))
 	return p
 }
 
 func newLogsProcessor(tb testing.TB, c candidate, next consumer.Logs) processor.Logs {
+	return newLogsProcessorWith(tb, c, c.config(tb), next)
+}
+
+func newLogsProcessorWith(tb testing.TB, c candidate, cfg component.Config, next consumer.Logs) processor.Logs {
 	tb.Helper()
-	p, err := c.factory.CreateLogs(context.Background(), processortest.NewNopSettings(c.factory.Type()), c.config(tb), next)
+	p, err := c.factory.CreateLogs(context.Background(), processortest.NewNopSettings(c.factory.Type()), cfg, next)
 	require.NoError(tb, err)
 	require.NoError(tb, p.Start(context.Background(), componenttest.NewNopHost()))
 	return p
@@ -139,10 +150,11 @@ func settle() { runtime.GC() }
 // it until Shutdown releases it).
 func benchLogs(b *testing.B, c candidate, w *Workload, primed bool) {
 	var cnt counter
-	p := newLogsProcessor(b, c, cnt.logs())
+	cfg := c.config(b)
+	p := newLogsProcessorWith(b, c, cfg, cnt.logs())
 	m := NewMeter(b)
 	if primed {
-		tp := newTracesProcessor(b, c, consumertest.NewNop())
+		tp := newTracesProcessorWith(b, c, cfg, consumertest.NewNop())
 		for i := range w.Traces {
 			require.NoError(b, tp.ConsumeTraces(context.Background(), w.CloneTraces(i)))
 		}
