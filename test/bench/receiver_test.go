@@ -160,7 +160,7 @@ func BenchmarkReceiver(b *testing.B) {
 func BenchmarkReceiverLineLength(b *testing.B) {
 	for _, n := range []int{256, 1024, 4096, 16384} {
 		path := filepath.Join(b.TempDir(), fmt.Sprintf("dynamo-%d.log", n))
-		lines, size, err := WriteLines(path, LinesOptions{Lines: 4 << 20 / n, MinLength: n})
+		lines, size, err := WriteLines(path, LinesOptions{Lines: 2 << 20 / n, MinLength: n})
 		require.NoError(b, err)
 		for _, c := range receiverCandidates {
 			b.Run(fmt.Sprintf("bytes=%d/%s", n, c.name), func(b *testing.B) { benchReceiver(b, c, path, lines, size) })
