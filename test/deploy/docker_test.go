@@ -85,8 +85,11 @@ func dockerfileStages(t *testing.T) (build, final dockerStage) {
 // would run.
 func makeBuildOutput(t *testing.T) (string, []string) {
 	t.Helper()
-	cmd := exec.Command("make", "-n", "build")
+	// --no-print-directory: under `make test` this runs as a sub-make, which
+	// would otherwise add "Entering/Leaving directory" lines.
+	cmd := exec.Command("make", "--no-print-directory", "-n", "build")
 	cmd.Dir = testutil.RepoRoot(t)
+	cmd.Env = append(os.Environ(), "MAKEFLAGS=", "MAKELEVEL=")
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "make -n build:\n%s", out)
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
