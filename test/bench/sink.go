@@ -24,6 +24,7 @@ type Sink struct {
 	spans   atomic.Int64
 	records atomic.Int64
 	reqs    atomic.Int64
+	bytes   atomic.Int64
 
 	mu sync.Mutex
 	// OnTraces, when set before Start, sees every request (for checks of
@@ -64,6 +65,12 @@ func (s *Sink) Spans() int64 { return s.spans.Load() }
 // Records is the number of log records received so far.
 func (s *Sink) Records() int64 { return s.records.Load() }
 
+// Bytes is the size of the spans received so far, as uncompressed OTLP
+// protobuf.
+func (s *Sink) Bytes() int64 { return s.bytes.Load() }
+
+var sizer ptrace.ProtoMarshaler
+
 // Requests is the number of export requests received so far.
 func (s *Sink) Requests() int64 { return s.reqs.Load() }
 
@@ -72,6 +79,7 @@ func (s *Sink) Reset() {
 	s.spans.Store(0)
 	s.records.Store(0)
 	s.reqs.Store(0)
+	s.bytes.Store(0)
 }
 
 // WaitSpans waits until at least n spans have arrived, or timeout.
@@ -111,6 +119,7 @@ func (t *traceServer) Export(_ context.Context, req ptraceotlp.ExportRequest) (p
 		t.s.mu.Unlock()
 	}
 	t.s.spans.Add(int64(td.SpanCount()))
+	t.s.bytes.Add(int64(sizer.TracesSize(td)))
 	t.s.reqs.Add(1)
 	return ptraceotlp.NewExportResponse(), nil
 }

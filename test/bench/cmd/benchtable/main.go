@@ -51,7 +51,7 @@ var specs = map[string]spec{
 	},
 	"BenchmarkPipeline": {
 		title:   "Pipeline (whole collector process): OTLP → memory_limiter → [dynamo] → batch → OTLP",
-		metrics: []string{"spans/s", "cpu-%", "cpu-%/10k-spans/s", "peak-rss-MiB"}, ratio: "cpu-%/10k-spans/s", overhead: true,
+		metrics: []string{"spans/s", "cpu-%", "cpu-%/10k-spans/s", "peak-rss-MiB", "out-bytes/span"}, ratio: "cpu-%/10k-spans/s", overhead: true,
 		ours: "dynamo", base: "stock",
 	},
 	"BenchmarkScalingSpansPerTrace": {
