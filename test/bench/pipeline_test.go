@@ -64,6 +64,9 @@ type pipelineVariant struct {
 var (
 	withDynamo    = pipelineVariant{"dynamo", "memory_limiter, dynamo, batch"}
 	withoutDynamo = pipelineVariant{"stock", "memory_limiter, batch"}
+	// withTransform does with stock components what OTTL can of the dynamo
+	// processor's work (testdata/transform.yaml).
+	withTransform = pipelineVariant{"transform", "memory_limiter, transform/dynamo, batch"}
 )
 
 // pipelineRun is what one measured run found.
@@ -142,8 +145,11 @@ func newRig(tb testing.TB, v pipelineVariant) *rig {
 	tb.Cleanup(sink.Stop)
 	r.otlp = testutil.FreeAddr(tb)
 	dyn := ""
-	if v == withDynamo {
+	switch v {
+	case withDynamo:
 		dyn = "  dynamo: {}"
+	case withTransform:
+		dyn = indent(readText(tb, filepath.Join("testdata", "transform.yaml")), "  ")
 	}
 	r.pprofAddr = testutil.FreeAddr(tb)
 	pprofExt := ""
@@ -155,6 +161,23 @@ func newRig(tb testing.TB, v pipelineVariant) *rig {
 	r.col = startCollector(tb, "otelcol-"+v.name, cfg)
 	tb.Cleanup(r.col.stop)
 	return r
+}
+
+func readText(tb testing.TB, path string) string {
+	tb.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(tb, err)
+	return string(b)
+}
+
+func indent(text, prefix string) string {
+	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	for i, l := range lines {
+		if l != "" {
+			lines[i] = prefix + l
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 // drive starts the generator: requests at the rate that makes spansPerSec
@@ -290,16 +313,17 @@ func pipelineSeconds() time.Duration {
 }
 
 // BenchmarkPipeline drives the whole collector process over OTLP at fixed
-// rates and flat out, with and without the dynamo processor, and reports
+// rates and flat out, with the dynamo processor, without it, and with the
+// transform baseline in its place, and reports
 // the collector's CPU (from /proc: utime+stime of every thread) per 10k
-// spans/s and its memory. At the fixed rates the two collectors run side by
-// side, at the same time, each with its own generator and sink, so that both
-// see the same machine; flat out they run one after the other. Each pair is
+// spans/s and its memory. At the fixed rates the collectors run side by
+// side, at the same time, each with its own generator and sink, so that all
+// see the same machine; flat out they run one after the other. Each set is
 // one measured run of BENCH_PIPELINE_SECONDS after 2 s of warm-up, whatever
-// b.N is (the first sub-benchmark of a pair measures both, the second
-// reports its share).
+// b.N is (the first sub-benchmark of a set measures them all, the others
+// report their share).
 func BenchmarkPipeline(b *testing.B) {
-	variants := []pipelineVariant{withDynamo, withoutDynamo}
+	variants := []pipelineVariant{withDynamo, withoutDynamo, withTransform}
 	if !hasComponent(b, "dynamo") {
 		variants = variants[1:]
 	}
@@ -341,7 +365,7 @@ func TestPipelineDeliversEverything(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts collector processes")
 	}
-	variants := []pipelineVariant{withDynamo, withoutDynamo}
+	variants := []pipelineVariant{withDynamo, withoutDynamo, withTransform}
 	if !hasComponent(t, "dynamo") {
 		variants = variants[1:]
 	}

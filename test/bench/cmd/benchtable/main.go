@@ -30,6 +30,8 @@ type spec struct {
 	overhead bool
 	ours     string
 	base     string
+	// also compares another candidate with base the same way.
+	also string
 }
 
 var specs = map[string]spec{
@@ -50,9 +52,9 @@ var specs = map[string]spec{
 		metrics: []string{"lines/cpu-s", "peak-rss-MiB", "idle-rss-MiB"}, ratio: "lines/cpu-s", ours: "jsonl", base: "file_log",
 	},
 	"BenchmarkPipeline": {
-		title:   "Pipeline (whole collector process): OTLP → memory_limiter → [dynamo] → batch → OTLP",
-		metrics: []string{"spans/s", "cpu-%", "cpu-%/10k-spans/s", "peak-rss-MiB", "out-bytes/span"}, ratio: "cpu-%/10k-spans/s", overhead: true,
-		ours: "dynamo", base: "stock",
+		title:   "Pipeline (whole collector process): OTLP → memory_limiter → [dynamo | nothing | transform] → batch → OTLP",
+		metrics: []string{"spans/s", "cpu-%/10k-spans/s", "peak-rss-MiB", "out-bytes/span"}, ratio: "cpu-%/10k-spans/s", overhead: true,
+		ours: "dynamo", base: "stock", also: "transform",
 	},
 	"BenchmarkScalingSpansPerTrace": {
 		title:   "Scaling: spans per trace (one trace per request, roots in the next batch)",
@@ -234,8 +236,10 @@ func printTable(w io.Writer, name string, b *bench) {
 			return 0
 		case sp.base:
 			return 1
+		case sp.also:
+			return 2
 		}
-		return 2
+		return 3
 	}
 	sort.SliceStable(cands, func(i, j int) bool { return rank(cands[i]) < rank(cands[j]) })
 	metrics := sp.metrics
@@ -259,11 +263,15 @@ func printTable(w io.Writer, name string, b *bench) {
 		}
 	}
 	hasRatio := sp.ratio != "" && slices.Contains(cands, sp.ours) && slices.Contains(cands, sp.base)
-	if hasRatio {
+	hasAlso := hasRatio && sp.also != "" && slices.Contains(cands, sp.also)
+	for _, c := range []string{sp.ours, sp.also} {
+		if !hasRatio || (c == sp.also && !hasAlso) {
+			continue
+		}
 		if sp.overhead {
-			cols = append(cols, sp.ours+" overhead")
+			cols = append(cols, c+" overhead")
 		} else {
-			cols = append(cols, sp.ours+" ÷ "+sp.base)
+			cols = append(cols, c+" ÷ "+sp.base)
 		}
 	}
 	cols = append(cols, "runs")
@@ -287,7 +295,10 @@ func printTable(w io.Writer, name string, b *bench) {
 			}
 		}
 		if hasRatio {
-			row = append(row, ratio(b, cs, sp))
+			row = append(row, ratio(b, cs, sp.ours, sp))
+		}
+		if hasAlso {
+			row = append(row, ratio(b, cs, sp.also, sp))
 		}
 		row = append(row, strconv.Itoa(runs))
 		fmt.Fprintf(w, "| %s |\n", strings.Join(row, " | "))
@@ -295,8 +306,8 @@ func printTable(w io.Writer, name string, b *bench) {
 	fmt.Fprintln(w)
 }
 
-func ratio(b *bench, cs string, sp spec) string {
-	ro, rb := b.results[[2]string{cs, sp.ours}], b.results[[2]string{cs, sp.base}]
+func ratio(b *bench, cs, ours string, sp spec) string {
+	ro, rb := b.results[[2]string{cs, ours}], b.results[[2]string{cs, sp.base}]
 	uo, ub := resolve(ro, sp.ratio), resolve(rb, sp.ratio)
 	if uo == "" || ub == "" {
 		return ""
