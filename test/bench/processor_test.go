@@ -108,14 +108,14 @@ func benchTraces(b *testing.B, c candidate, w *Workload) {
 	p := newTracesProcessor(b, c, cnt.traces())
 	m := NewMeter(b)
 	b.ReportAllocs()
-	pool := make([]ptrace.Traces, len(w.Traces))
+	pool := make([]ptrace.Traces, poolSize(w.TraceBatches(), w.TraceBatchBytes(0)))
 	in := 0
 	ctx := context.Background()
 	for i := 0; i < b.N; i++ {
 		k := i % len(pool)
 		if k == 0 {
 			for j := range pool {
-				pool[j] = w.CloneTraces(j)
+				pool[j] = w.CloneTraces((i + j) % w.TraceBatches())
 			}
 			settle()
 			m.Start()
@@ -137,6 +137,13 @@ func benchTraces(b *testing.B, c candidate, w *Workload) {
 	m.Report(in, "span")
 }
 
+// poolSize is how many cloned batches are made at a time: at most about 4
+// MB of protobuf, so that the benchmark's own input does not make every
+// garbage collection of the measured sections mark a large heap.
+func poolSize(batches, batchBytes int) int {
+	return max(1, min(batches, (4<<20)/max(1, batchBytes)))
+}
+
 // settle collects the garbage of the unmeasured work (the input of the
 // previous pass, the clones just made) before measuring resumes, so that a
 // measured section pays only for the collections its own allocations cause.
@@ -155,20 +162,20 @@ func benchLogs(b *testing.B, c candidate, w *Workload, primed bool) {
 	m := NewMeter(b)
 	if primed {
 		tp := newTracesProcessorWith(b, c, cfg, consumertest.NewNop())
-		for i := range w.Traces {
+		for i := range w.TraceBatches() {
 			require.NoError(b, tp.ConsumeTraces(context.Background(), w.CloneTraces(i)))
 		}
 		defer func() { require.NoError(b, tp.Shutdown(context.Background())) }()
 	}
 	b.ReportAllocs()
-	pool := make([]plog.Logs, len(w.Logs))
+	pool := make([]plog.Logs, poolSize(w.LogBatches(), w.LogBatchBytes(0)))
 	in := 0
 	ctx := context.Background()
 	for i := 0; i < b.N; i++ {
 		k := i % len(pool)
 		if k == 0 {
 			for j := range pool {
-				pool[j] = w.CloneLogs(j)
+				pool[j] = w.CloneLogs((i + j) % w.LogBatches())
 			}
 			settle()
 			m.Start()
@@ -215,8 +222,8 @@ func processorWorkload(splitRoots bool) *Workload {
 //	                  waits for its trace's x_request_id (the dynamo
 //	                  processor holds them; Shutdown releases them)
 func BenchmarkProcessor(b *testing.B) {
-	whole := processorWorkload(false)
-	late := processorWorkload(true)
+	whole := processorWorkload(false).Freeze()
+	late := processorWorkload(true).Freeze()
 	for _, c := range processorCandidates {
 		b.Run("traces/"+c.name, func(b *testing.B) { benchTraces(b, c, whole) })
 	}

@@ -16,7 +16,7 @@ import (
 // until then).
 func BenchmarkScalingSpansPerTrace(b *testing.B) {
 	for _, n := range []int{2, 8, 32, 128} {
-		w := NewSynthWorkload(SynthOptions{Traces: 16384 / n, SpansPerTrace: n, SpansPerBatch: 1024, RootsLate: true})
+		w := NewSynthWorkload(SynthOptions{Traces: 16384 / n, SpansPerTrace: n, SpansPerBatch: 1024, RootsLate: true}).Freeze()
 		for _, c := range processorCandidates {
 			b.Run(fmt.Sprintf("spans=%d/%s", n, c.name), func(b *testing.B) { benchTraces(b, c, w) })
 		}
@@ -27,7 +27,7 @@ func BenchmarkScalingSpansPerTrace(b *testing.B) {
 // (besides Dynamo's own).
 func BenchmarkScalingAttributes(b *testing.B) {
 	for _, n := range []int{0, 8, 32, 128} {
-		w := NewSynthWorkload(SynthOptions{Traces: 2048, SpansPerTrace: 8, ExtraAttributes: n, SpansPerBatch: 1024})
+		w := NewSynthWorkload(SynthOptions{Traces: 2048, SpansPerTrace: 8, ExtraAttributes: n, SpansPerBatch: 1024}).Freeze()
 		for _, c := range processorCandidates {
 			b.Run(fmt.Sprintf("attrs=%d/%s", n, c.name), func(b *testing.B) { benchTraces(b, c, w) })
 		}
@@ -42,7 +42,7 @@ func BenchmarkScalingAttributes(b *testing.B) {
 // Shutdown releases them.
 func BenchmarkScalingHeldTraces(b *testing.B) {
 	for _, n := range []int{1000, 4000, 12000} {
-		w := NewSynthWorkload(SynthOptions{Traces: n, SpansPerTrace: 8, SpansPerBatch: 1024, NoRoots: true})
+		w := NewSynthWorkload(SynthOptions{Traces: n, SpansPerTrace: 8, SpansPerBatch: 1024, NoRoots: true}).Freeze()
 		b.Run(fmt.Sprintf("traces=%d/dynamo", n), func(b *testing.B) {
 			m := NewMeter(b)
 			b.ReportAllocs()
@@ -51,7 +51,7 @@ func BenchmarkScalingHeldTraces(b *testing.B) {
 			for range b.N {
 				settle()
 				runtime.ReadMemStats(&m0)
-				clones := make([]ptrace.Traces, len(w.Traces))
+				clones := make([]ptrace.Traces, w.TraceBatches())
 				for i := range clones {
 					clones[i] = w.CloneTraces(i)
 				}
