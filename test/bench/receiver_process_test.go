@@ -62,31 +62,58 @@ func BenchmarkReceiverProcess(b *testing.B) {
 	require.NoError(b, err)
 	for _, c := range receiverCandidates {
 		b.Run(c.name, func(b *testing.B) {
-			if !hasComponent(b, c.factory.Type().String()) {
-				b.Skipf("%s is not in the collector binary", c.factory.Type())
-			}
-			dir := b.TempDir()
-			sink, err := NewSink("127.0.0.1:0")
-			require.NoError(b, err)
-			sink.Start()
-			defer sink.Stop()
-			col := startCollector(b, "otelcol-"+c.name, receiverProcessConfig(b, c, filepath.Join(dir, "*.log"), sink.Addr()))
-			defer col.stop()
-			time.Sleep(500 * time.Millisecond)
-			u0 := col.usage(b)
-			// A hard link: the whole file appears at once, and the next
-			// candidate reads the same bytes.
-			require.NoError(b, os.Link(src, filepath.Join(dir, "dynamo.log")))
-			require.NoError(b, sink.WaitRecords(int64(lines), 5*time.Minute))
-			u1 := col.usage(b)
-			time.Sleep(200 * time.Millisecond)
-			require.Equal(b, int64(lines), sink.Records(), "records received")
-			cpu := (u1.CPU - u0.CPU).Seconds()
+			r := readInProcess(b, c, src, lines)
 			b.SetBytes(size)
-			b.ReportMetric(float64(lines)/cpu, "lines/cpu-s")
-			b.ReportMetric(cpu*1e9/float64(lines), "cpu-ns/line")
-			b.ReportMetric(float64(u1.HWM)/(1<<20), "peak-rss-MiB")
-			b.ReportMetric(float64(u0.RSS)/(1<<20), "idle-rss-MiB")
+			b.ReportMetric(float64(lines)/r.cpu.Seconds(), "lines/cpu-s")
+			b.ReportMetric(float64(r.cpu.Nanoseconds())/float64(lines), "cpu-ns/line")
+			b.ReportMetric(float64(r.peak)/(1<<20), "peak-rss-MiB")
+			b.ReportMetric(float64(r.idle)/(1<<20), "idle-rss-MiB")
 		})
+	}
+}
+
+type processRead struct {
+	cpu        time.Duration
+	peak, idle int64
+}
+
+// readInProcess starts a collector whose receiver watches an empty
+// directory, links src into it and waits until the sink has every record.
+func readInProcess(tb testing.TB, c receiverCandidate, src string, lines int) processRead {
+	tb.Helper()
+	if !hasComponent(tb, c.factory.Type().String()) {
+		tb.Skipf("%s is not in the collector binary", c.factory.Type())
+	}
+	dir := tb.TempDir()
+	sink, err := NewSink("127.0.0.1:0")
+	require.NoError(tb, err)
+	sink.Start()
+	defer sink.Stop()
+	col := startCollector(tb, "otelcol-"+c.name, receiverProcessConfig(tb, c, filepath.Join(dir, "*.log"), sink.Addr()))
+	defer col.stop()
+	time.Sleep(500 * time.Millisecond)
+	u0 := col.usage(tb)
+	// A hard link: the whole file appears at once, and the next candidate
+	// reads the same bytes.
+	require.NoError(tb, os.Link(src, filepath.Join(dir, "dynamo.log")))
+	require.NoError(tb, sink.WaitRecords(int64(lines), 5*time.Minute))
+	u1 := col.usage(tb)
+	time.Sleep(200 * time.Millisecond)
+	require.Equal(tb, int64(lines), sink.Records(), "%s: records received", c.name)
+	return processRead{cpu: u1.CPU - u0.CPU, peak: u1.HWM, idle: u0.RSS}
+}
+
+// TestReceiverProcessReadsEverything is the correctness check of
+// BenchmarkReceiverProcess: in the collector binary, each receiver's
+// configuration delivers one record per line of the file.
+func TestReceiverProcessReadsEverything(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts collector processes")
+	}
+	src := filepath.Join(t.TempDir(), "dynamo.log")
+	lines, _, err := WriteLines(src, LinesOptions{Lines: 2000})
+	require.NoError(t, err)
+	for _, c := range receiverCandidates {
+		t.Run(c.name, func(t *testing.T) { readInProcess(t, c, src, lines) })
 	}
 }
