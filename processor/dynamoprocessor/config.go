@@ -70,6 +70,11 @@ type PropagationConfig struct {
 	MaxTraces int `mapstructure:"max_traces"`
 	// TraceTTL is how long a trace id is remembered. Default 10m.
 	TraceTTL time.Duration `mapstructure:"trace_ttl"`
+	// Storage is the ID of a storage extension (e.g. file_storage/queue) in
+	// which held items are kept as well, so that they survive a crash and are
+	// delivered after the restart. Default none: held items live in memory
+	// only.
+	Storage *component.ID `mapstructure:"storage"`
 }
 
 // SpanNameRule rewrites span names that Pattern matches.
@@ -181,6 +186,9 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, errors.New("propagation::trace_ttl must be greater than 0"))
 	} else if p.TraceTTL < p.Wait {
 		errs = append(errs, errors.New("propagation::trace_ttl must not be shorter than propagation::wait"))
+	}
+	if p.Storage != nil && !p.Enabled {
+		errs = append(errs, errors.New("propagation::storage must not be set when propagation::enabled is false"))
 	}
 	sn := cfg.SpanNames
 	for i, r := range sn.Rules {

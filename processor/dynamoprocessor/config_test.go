@@ -71,23 +71,46 @@ func TestLoadNoWait(t *testing.T) {
 	assert.Zero(t, cfg.Propagation.Wait)
 }
 
+func TestLoadStorage(t *testing.T) {
+	cfg, err := loadConfig(t, "storage")
+	require.NoError(t, err)
+	require.NotNil(t, cfg.Propagation.Storage)
+	assert.Equal(t, component.MustNewIDWithName("file_storage", "queue"), *cfg.Propagation.Storage)
+
+	def, err := loadConfig(t, "")
+	require.NoError(t, err)
+	assert.Nil(t, def.Propagation.Storage, "memory only by default")
+}
+
+// A malformed component ID fails when the configuration is read, naming the key.
+func TestBadStorageID(t *testing.T) {
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+	sub, err := cm.Sub(component.NewIDWithName(metadata.Type, "bad_storage_id").String())
+	require.NoError(t, err)
+	err = sub.Unmarshal(NewFactory().CreateDefaultConfig())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "'propagation.storage'")
+}
+
 func TestInvalidConfigs(t *testing.T) {
 	tests := map[string]string{
-		"negative_wait":             "propagation::wait must not be negative",
-		"zero_max_held_items":       "propagation::max_held_items must be greater than 0",
-		"zero_max_traces":           "propagation::max_traces must be greater than 0",
-		"ttl_shorter_than_wait":     "propagation::trace_ttl must not be shorter than propagation::wait",
-		"bad_rule_pattern":          "span_names::rules[0]::pattern: error parsing regexp",
-		"empty_rule_pattern":        "span_names::rules[0]::pattern must not be empty",
-		"bad_system_endpoints":      `span_names::system_endpoints must be one of rename, drop, keep, not "hide"`,
-		"empty_system_span_name":    "span_names::system_span_name must not be empty",
-		"negative_max_per_service":  "span_names::max_per_service must not be negative",
-		"empty_overflow_name":       "span_names::overflow_name must not be empty",
-		"empty_alias":               "request_id::aliases[0] must not be empty",
-		"canonical_alias":           `request_id::aliases[0] must not be the canonical key "x_request_id"`,
-		"bad_service_pattern":       "components::services[0]::pattern: error parsing regexp",
-		"service_without_component": "components::services[0]::component must not be empty",
-		"bad_numeric_kind":          `numeric_attributes::extra::queue_depth must be int or double, not "float"`,
+		"negative_wait":               "propagation::wait must not be negative",
+		"zero_max_held_items":         "propagation::max_held_items must be greater than 0",
+		"zero_max_traces":             "propagation::max_traces must be greater than 0",
+		"ttl_shorter_than_wait":       "propagation::trace_ttl must not be shorter than propagation::wait",
+		"bad_rule_pattern":            "span_names::rules[0]::pattern: error parsing regexp",
+		"empty_rule_pattern":          "span_names::rules[0]::pattern must not be empty",
+		"bad_system_endpoints":        `span_names::system_endpoints must be one of rename, drop, keep, not "hide"`,
+		"empty_system_span_name":      "span_names::system_span_name must not be empty",
+		"negative_max_per_service":    "span_names::max_per_service must not be negative",
+		"empty_overflow_name":         "span_names::overflow_name must not be empty",
+		"empty_alias":                 "request_id::aliases[0] must not be empty",
+		"canonical_alias":             `request_id::aliases[0] must not be the canonical key "x_request_id"`,
+		"bad_service_pattern":         "components::services[0]::pattern: error parsing regexp",
+		"service_without_component":   "components::services[0]::component must not be empty",
+		"bad_numeric_kind":            `numeric_attributes::extra::queue_depth must be int or double, not "float"`,
+		"storage_without_propagation": "propagation::storage must not be set when propagation::enabled is false",
 	}
 	for name, want := range tests {
 		t.Run(name, func(t *testing.T) {

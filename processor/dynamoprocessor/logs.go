@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor"
@@ -25,6 +26,13 @@ func newLogsProcessor(set processor.Settings, cfg *Config, next consumer.Logs) (
 		return nil, err
 	}
 	p := &logsProcessor{base: b, next: next}
+	b.marshal = func(data any) ([]byte, error) {
+		return (&plog.ProtoMarshaler{}).MarshalLogs(data.(plog.Logs))
+	}
+	b.unmarshal = func(buf []byte) (any, int, error) {
+		ld, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(buf)
+		return ld, ld.LogRecordCount(), err
+	}
 	return processorhelper.NewLogs(context.Background(), set, cfg, next, p.process,
 		processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: true}),
 		processorhelper.WithStart(b.start(p.deliver)),
@@ -160,16 +168,25 @@ func (p *logsProcessor) propagate(ctx context.Context, ld plog.Logs, sc *batchSc
 		}
 	}
 	var held, overflow int64
+	var write *batchWrite
+	var writes []pendingWrite
 	for _, tid := range order {
 		h := holds[tid]
-		if txn.Hold(p.owner, tid, h.ld, h.nItems) {
+		if c := txn.HoldChunk(p.owner, tid, h.ld, h.nItems); c != nil {
 			held += int64(h.nItems)
+			if p.sh.persist != nil {
+				p.prepareWrite(&write, &writes, c, txn.Now())
+			}
 			continue
 		}
 		h.ld.ResourceLogs().MoveAndAppendTo(ld.ResourceLogs())
 		overflow += int64(h.nItems)
 	}
 	txn.End()
+	if write != nil {
+		// Before the batch is acknowledged; the chunks' delivery waits for it.
+		p.writeHeld(ctx, write, writes)
+	}
 	if propagated > 0 {
 		p.sh.tel.ProcessorDynamoRequestIdsPropagated.Add(ctx, propagated, p.sigOpt)
 	}
@@ -181,6 +198,10 @@ func (p *logsProcessor) propagate(ctx context.Context, ld plog.Logs, sc *batchSc
 // whose trace's request id was learned.
 func (p *logsProcessor) deliver(ctx context.Context, chunks []*propagate.Chunk) {
 	out := plog.NewLogs()
+	var stored []*storage.Operation
+	if p.sh.persist != nil {
+		stored = storedKeys(chunks)
+	}
 	var propagated int64
 	total := 0
 	for _, c := range chunks {
@@ -193,6 +214,7 @@ func (p *logsProcessor) deliver(ctx context.Context, chunks []*propagate.Chunk) 
 	}
 	err := send(ctx, func(ctx context.Context) error { return p.next.ConsumeLogs(ctx, out) })
 	p.released(ctx, chunks, propagated, total, err)
+	p.deleteStored(ctx, stored)
 }
 
 func annotateLogs(ld plog.Logs, xrid string) int64 {

@@ -37,6 +37,11 @@ type base struct {
 	reasonOpt [propagate.ReasonShutdown + 1]metric.MeasurementOption
 
 	scratch sync.Pool // *batchScratch
+
+	// marshal and unmarshal turn held data into bytes for
+	// propagation.storage and back (ptrace/plog protobuf).
+	marshal   func(data any) ([]byte, error)
+	unmarshal func(buf []byte) (data any, items int, err error)
 }
 
 func newBase(set processor.Settings, cfg *Config, signal string) (*base, error) {
@@ -59,17 +64,22 @@ func newBase(set processor.Settings, cfg *Config, signal string) (*base, error) 
 }
 
 func (b *base) start(deliver propagate.DeliverFunc) component.StartFunc {
-	return func(context.Context, component.Host) error {
+	return func(ctx context.Context, host component.Host) error {
 		b.lifecycle.Lock()
 		defer b.lifecycle.Unlock()
 		if b.started {
 			return nil
 		}
+		if err := processors.start(ctx, b.sh, host); err != nil {
+			return err
+		}
 		if b.sh.store != nil {
 			b.owner = b.sh.store.Register(deliver)
 		}
-		processors.start(b.sh)
 		b.started = true
+		if b.sh.persist != nil {
+			return b.restore(ctx)
+		}
 		return nil
 	}
 }
@@ -86,8 +96,7 @@ func (b *base) shutdown(ctx context.Context) error {
 		// next consumer still runs.
 		b.sh.store.Unregister(ctx, b.owner)
 	}
-	processors.shutdown(b.sh)
-	return nil
+	return processors.shutdown(ctx, b.sh)
 }
 
 // learned is one thing a batch taught about a trace.

@@ -561,14 +561,15 @@ func TestSharedStateFollowsComponentID(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotSame(t, a, c)
 
-	processors.start(a)
-	processors.start(a)
-	processors.shutdown(a)
+	ctx, host := context.Background(), componenttest.NewNopHost()
+	require.NoError(t, processors.start(ctx, a, host))
+	require.NoError(t, processors.start(ctx, a, host))
+	require.NoError(t, processors.shutdown(ctx, a))
 	processors.mu.Lock()
 	_, still := processors.m[set.ID]
 	processors.mu.Unlock()
 	assert.True(t, still, "one instance still runs")
-	processors.shutdown(a)
+	require.NoError(t, processors.shutdown(ctx, a))
 	processors.mu.Lock()
 	_, still = processors.m[set.ID]
 	delete(processors.m, other.ID)

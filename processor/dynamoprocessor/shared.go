@@ -29,9 +29,15 @@ type shared struct {
 
 	systemRenamed, systemDropped         metric.MeasurementOption
 	notANumber, outOfRange, unexpectedTy metric.MeasurementOption
+	opWrite, opDelete, opRead            metric.MeasurementOption
 
-	mu      sync.Mutex
-	started int
+	// persist is the propagation.storage client, opened by the first Start
+	// (nil without storage).
+	persist *persister
+
+	mu       sync.Mutex
+	started  int
+	restored map[string]bool // signals whose stored chunks were read back
 }
 
 // registry holds the shared state per component ID, like the collector's
@@ -62,28 +68,41 @@ func (r *registry) getOrCreate(set processor.Settings, cfg *Config) (*shared, er
 	return s, nil
 }
 
-// start counts one more running instance.
-func (r *registry) start(s *shared) {
+// start counts one more running instance; the first one opens the storage
+// client (when configured) and starts the releasing goroutine.
+func (r *registry) start(ctx context.Context, s *shared, host component.Host) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.started++
-	if s.started == 1 && s.store != nil {
+	if s.started == 0 && s.store != nil {
+		if id := s.cfg.Propagation.Storage; id != nil {
+			p, err := storageClient(ctx, host, *id, s.id)
+			if err != nil {
+				return err
+			}
+			s.persist = p
+		}
 		s.store.Start()
 	}
+	s.started++
+	return nil
 }
 
 // shutdown counts one less running instance; the last one stops the shared
-// state and forgets it.
-func (r *registry) shutdown(s *shared) {
+// state (and closes the storage client) and forgets it.
+func (r *registry) shutdown(ctx context.Context, s *shared) error {
 	s.mu.Lock()
 	s.started--
 	last := s.started == 0
 	s.mu.Unlock()
 	if !last {
-		return
+		return nil
 	}
+	var err error
 	if s.store != nil {
 		s.store.Stop()
+	}
+	if s.persist != nil {
+		err = s.persist.client.Close(ctx)
 	}
 	s.tel.Shutdown()
 	r.mu.Lock()
@@ -91,6 +110,7 @@ func (r *registry) shutdown(s *shared) {
 		delete(r.m, s.id)
 	}
 	r.mu.Unlock()
+	return err
 }
 
 func newShared(set processor.Settings, cfg *Config) (*shared, error) {
@@ -108,6 +128,10 @@ func newShared(set processor.Settings, cfg *Config) (*shared, error) {
 		notANumber:    attrOpt("reason", "not_a_number"),
 		outOfRange:    attrOpt("reason", "out_of_range"),
 		unexpectedTy:  attrOpt("reason", "unexpected_type"),
+		opWrite:       attrOpt("operation", opWrite),
+		opDelete:      attrOpt("operation", opDelete),
+		opRead:        attrOpt("operation", opRead),
+		restored:      map[string]bool{},
 	}
 	if cfg.Propagation.Enabled {
 		s.store = propagate.New(propagate.Config{

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor"
@@ -25,6 +26,13 @@ func newTracesProcessor(set processor.Settings, cfg *Config, next consumer.Trace
 		return nil, err
 	}
 	p := &tracesProcessor{base: b, next: next}
+	b.marshal = func(data any) ([]byte, error) {
+		return (&ptrace.ProtoMarshaler{}).MarshalTraces(data.(ptrace.Traces))
+	}
+	b.unmarshal = func(buf []byte) (any, int, error) {
+		td, err := (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces(buf)
+		return td, td.SpanCount(), err
+	}
 	return processorhelper.NewTraces(context.Background(), set, cfg, next, p.process,
 		processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: true}),
 		processorhelper.WithStart(b.start(p.deliver)),
@@ -169,10 +177,15 @@ func (p *tracesProcessor) propagate(ctx context.Context, td ptrace.Traces, sc *b
 		}
 	}
 	var held, overflow int64
+	var write *batchWrite
+	var writes []pendingWrite
 	for _, tid := range order {
 		h := holds[tid]
-		if txn.Hold(p.owner, tid, h.td, h.nItems) {
+		if c := txn.HoldChunk(p.owner, tid, h.td, h.nItems); c != nil {
 			held += int64(h.nItems)
+			if p.sh.persist != nil {
+				p.prepareWrite(&write, &writes, c, txn.Now())
+			}
 			continue
 		}
 		// No room (or shutting down): on they go, unchanged.
@@ -180,6 +193,10 @@ func (p *tracesProcessor) propagate(ctx context.Context, td ptrace.Traces, sc *b
 		overflow += int64(h.nItems)
 	}
 	txn.End()
+	if write != nil {
+		// Before the batch is acknowledged; the chunks' delivery waits for it.
+		p.writeHeld(ctx, write, writes)
+	}
 	if propagated > 0 {
 		p.sh.tel.ProcessorDynamoRequestIdsPropagated.Add(ctx, propagated, p.sigOpt)
 	}
@@ -191,6 +208,10 @@ func (p *tracesProcessor) propagate(ctx context.Context, td ptrace.Traces, sc *b
 // whose trace's request id was learned.
 func (p *tracesProcessor) deliver(ctx context.Context, chunks []*propagate.Chunk) {
 	out := ptrace.NewTraces()
+	var stored []*storage.Operation
+	if p.sh.persist != nil {
+		stored = storedKeys(chunks)
+	}
 	var propagated int64
 	total := 0
 	for _, c := range chunks {
@@ -203,6 +224,7 @@ func (p *tracesProcessor) deliver(ctx context.Context, chunks []*propagate.Chunk
 	}
 	err := send(ctx, func(ctx context.Context) error { return p.next.ConsumeTraces(ctx, out) })
 	p.released(ctx, chunks, propagated, total, err)
+	p.deleteStored(ctx, stored)
 }
 
 func annotateTraces(td ptrace.Traces, xrid string) int64 {

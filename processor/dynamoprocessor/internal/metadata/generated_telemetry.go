@@ -22,6 +22,8 @@ type TelemetryBuilder struct {
 	ProcessorDynamoHeldItems             metric.Int64UpDownCounter
 	ProcessorDynamoHeldReleased          metric.Int64Counter
 	ProcessorDynamoReleaseRefused        metric.Int64Counter
+	ProcessorDynamoHeldRestored          metric.Int64Counter
+	ProcessorDynamoStorageErrors         metric.Int64Counter
 	ProcessorDynamoSpanNamesTemplated    metric.Int64Counter
 	ProcessorDynamoSpanNameOverflow      metric.Int64Counter
 	ProcessorDynamoSystemSpans           metric.Int64Counter
@@ -66,6 +68,14 @@ func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilde
 		"otelcol_processor_dynamo_release_refused",
 		"Released spans and log records the next consumer refused after the retries; they are lost.",
 		"{item}")
+	builder.ProcessorDynamoHeldRestored = counter(
+		"otelcol_processor_dynamo_held_restored",
+		"Held spans and log records read back from propagation.storage at start, left there by a crash; they are held again or released.",
+		"{item}")
+	builder.ProcessorDynamoStorageErrors = counter(
+		"otelcol_processor_dynamo_storage_errors",
+		"Failed operations on propagation.storage, by operation (write = a batch's held items kept in memory only; delete = delivered items that a restart would deliver again; read = an unreadable entry, removed).",
+		"{operation}")
 	builder.ProcessorDynamoSpanNamesTemplated = counter(
 		"otelcol_processor_dynamo_span_names_templated",
 		"Span names whose dynamic parts (ids, numbers in paths, query strings) were templated.",

@@ -12,6 +12,10 @@
 // by a wake-up when something becomes ready, and are handed to the owner that
 // held them.
 //
+// Held items live in the Store's memory. The processor may also persist them
+// (Chunk.Ext is its bookkeeping) and, after a crash, give them back with
+// Restore.
+//
 // The Store does not know what it holds: the processor gives it opaque chunks
 // (one trace's items from one batch) and gets them back, with the reason and,
 // when learned, the request id to annotate them with.
@@ -97,6 +101,9 @@ type Chunk struct {
 	// XRequestID is the request id to annotate the items with (ReasonRequestID
 	// only).
 	XRequestID string
+	// Ext is the owner's own bookkeeping (where the chunk is persisted); the
+	// Store never looks at it. Set it before the Txn that held the chunk ends.
+	Ext any
 
 	owner    *Owner
 	deadline time.Time
@@ -267,6 +274,9 @@ func (s *Store) Begin() Txn {
 	return Txn{s: s, now: time.Now()}
 }
 
+// Now is the time the Txn began: the hold start of the chunks it holds.
+func (t *Txn) Now() time.Time { return t.now }
+
 // End unlocks the Store and wakes the releasing goroutine if something became
 // ready.
 func (t *Txn) End() {
@@ -330,14 +340,20 @@ func (t *Txn) Lookup(tid pcommon.TraceID) (string, State) {
 // the items do not fit even after the oldest held chunks are released
 // (ReasonOverflow) to make room; the caller then passes them on unchanged.
 func (t *Txn) Hold(o *Owner, tid pcommon.TraceID, data any, items int) bool {
+	return t.HoldChunk(o, tid, data, items) != nil
+}
+
+// HoldChunk is Hold returning the held chunk (nil when not held), so that
+// the caller can set its Ext before End.
+func (t *Txn) HoldChunk(o *Owner, tid pcommon.TraceID, data any, items int) *Chunk {
 	s := t.s
 	if s.cfg.Wait <= 0 || o.closed || items > s.cfg.MaxHeldItems {
-		return false
+		return nil
 	}
 	for s.held+items > s.cfg.MaxHeldItems {
 		front := s.fifo.Front()
 		if front == nil {
-			return false
+			return nil
 		}
 		c := front.Value.(*Chunk)
 		s.removePending(c)
@@ -349,7 +365,38 @@ func (t *Txn) Hold(o *Owner, tid pcommon.TraceID, data any, items int) bool {
 	c.elem = s.fifo.PushBack(c)
 	s.pending[tid] = append(s.pending[tid], c)
 	s.held += items
-	return true
+	return c
+}
+
+// Restore takes back a chunk an earlier run held (read from storage after a
+// crash). It is held again with a fresh wait, so that its trace's root still
+// annotates it, unless the trace's id (or its absence) is already known, in
+// which case it is released at once (ReasonRequestID or ReasonNoRequestID);
+// when it cannot be held (holding off, no room) it is released unchanged
+// (ReasonTimeout with holding off, ReasonOverflow otherwise). It returns
+// whether the chunk is held.
+func (t *Txn) Restore(o *Owner, tid pcommon.TraceID, data any, items int, ext any) bool {
+	s := t.s
+	release := func(reason Reason, xrid string) bool {
+		c := &Chunk{TraceID: tid, Data: data, Items: items, Reason: reason, XRequestID: xrid, Ext: ext, owner: o}
+		s.ready = append(s.ready, c)
+		t.woken = true
+		return false
+	}
+	switch xrid, st := t.Lookup(tid); st {
+	case Known:
+		return release(ReasonRequestID, xrid)
+	case None:
+		return release(ReasonNoRequestID, "")
+	}
+	if c := t.HoldChunk(o, tid, data, items); c != nil {
+		c.Ext = ext
+		return true
+	}
+	if s.cfg.Wait <= 0 {
+		return release(ReasonTimeout, "")
+	}
+	return release(ReasonOverflow, "")
 }
 
 func (t *Txn) expired(e *idEntry) bool {
