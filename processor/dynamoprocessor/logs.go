@@ -31,7 +31,10 @@ func newLogsProcessor(set processor.Settings, cfg *Config, next consumer.Logs) (
 	}
 	b.unmarshal = func(buf []byte) (any, int, error) {
 		ld, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(buf)
-		return ld, ld.LogRecordCount(), err
+		if err != nil {
+			return nil, 0, err
+		}
+		return ld, ld.LogRecordCount(), nil
 	}
 	return processorhelper.NewLogs(context.Background(), set, cfg, next, p.process,
 		processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: true}),

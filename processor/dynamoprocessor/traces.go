@@ -31,7 +31,10 @@ func newTracesProcessor(set processor.Settings, cfg *Config, next consumer.Trace
 	}
 	b.unmarshal = func(buf []byte) (any, int, error) {
 		td, err := (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces(buf)
-		return td, td.SpanCount(), err
+		if err != nil {
+			return nil, 0, err
+		}
+		return td, td.SpanCount(), nil
 	}
 	return processorhelper.NewTraces(context.Background(), set, cfg, next, p.process,
 		processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: true}),

@@ -282,3 +282,36 @@ func TestRestartAfterStop(t *testing.T) {
 	assert.NoError(t, ctxErr, "deliveries after a restart get a live context")
 	mu.Unlock()
 }
+
+// A restored chunk is held again with a fresh wait, or released at once when
+// its trace's id (or its absence) is known, or when holding is off.
+func TestRestore(t *testing.T) {
+	s, o, r := newStore(t, Config{Wait: time.Hour, MaxHeldItems: 10, MaxTraces: 10})
+	txn := s.Begin()
+	txn.Learn(tid(1), "r1")
+	txn.LearnNone(tid(2))
+	assert.False(t, txn.Restore(o, tid(1), "known", 1, "k1"))
+	assert.False(t, txn.Restore(o, tid(2), "none", 1, "k2"))
+	assert.True(t, txn.Restore(o, tid(3), "unknown", 2, "k3"))
+	txn.End()
+	got := r.waitFor(t, 2)
+	require.Len(t, got, 2)
+	assert.Equal(t, ReasonRequestID, got[0].Reason)
+	assert.Equal(t, "r1", got[0].XRequestID)
+	assert.Equal(t, "k1", got[0].Ext)
+	assert.Equal(t, ReasonNoRequestID, got[1].Reason)
+	assert.Equal(t, 2, s.Held())
+
+	txn = s.Begin()
+	txn.Learn(tid(3), "r3")
+	txn.End()
+	got = r.waitFor(t, 3)
+	assert.Equal(t, "unknown", got[2].Data)
+	assert.Equal(t, "k3", got[2].Ext, "the owner's bookkeeping comes back")
+
+	off, oo, ro := newStore(t, Config{MaxHeldItems: 10, MaxTraces: 10})
+	txn = off.Begin()
+	assert.False(t, txn.Restore(oo, tid(4), "x", 1, nil))
+	txn.End()
+	assert.Equal(t, ReasonTimeout, ro.waitFor(t, 1)[0].Reason)
+}
