@@ -180,3 +180,76 @@ func BenchmarkNop(b *testing.B) {
 		_ = next.ConsumeTraces(context.Background(), batch)
 	}
 }
+
+// BenchmarkLogsHeld processes batches of 500 OTLP log records of 100 traces
+// whose id is not yet known: every record is held (100 chunks). After each
+// batch (not timed), the traces' roots arrive and release them, so the
+// delivery (and, with storage, the deletion) runs alongside the next
+// batches. memory: the default; storage: propagation.storage on a real
+// file_storage (the gateway's settings: no fsync), one write per batch.
+func BenchmarkLogsHeld(b *testing.B) {
+	for _, withStorage := range []bool{false, true} {
+		name := "memory"
+		if withStorage {
+			name = "storage"
+		}
+		b.Run(name, func(b *testing.B) {
+			cfg := NewFactory().CreateDefaultConfig().(*Config)
+			cfg.Propagation.Wait = time.Minute
+			var host component.Host = componenttest.NewNopHost()
+			if withStorage {
+				h, _ := startFileStorage(b, b.TempDir())
+				host = h
+				sid := queueStorageID
+				cfg.Propagation.Storage = &sid
+			}
+			set := processortest.NewNopSettings(metadata.Type)
+			set.ID = component.NewIDWithName(metadata.Type, "held_"+name)
+			tp, err := NewFactory().CreateTraces(context.Background(), set, cfg, consumertest.NewNop())
+			require.NoError(b, err)
+			lp, err := NewFactory().CreateLogs(context.Background(), set, cfg, consumertest.NewNop())
+			require.NoError(b, err)
+			require.NoError(b, tp.Start(context.Background(), host))
+			require.NoError(b, lp.Start(context.Background(), host))
+			b.Cleanup(func() {
+				_ = tp.Shutdown(context.Background())
+				_ = lp.Shutdown(context.Background())
+			})
+			tmpl := dynamoLogs()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				batch := plog.NewLogs()
+				tmpl.CopyTo(batch)
+				lrs := batch.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+				for k := 0; k < lrs.Len(); k++ {
+					lrs.At(k).SetTraceID(heldTraceID(i, k/5))
+				}
+				roots := ptrace.NewTraces()
+				spans := roots.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+				for j := 0; j < benchTraces; j++ {
+					s := spans.AppendEmpty()
+					s.SetName("http-request")
+					s.SetTraceID(heldTraceID(i, j))
+					s.SetSpanID(pcommon.SpanID{1})
+					s.Attributes().PutStr("x_request_id", "req")
+				}
+				b.StartTimer()
+				if err := lp.ConsumeLogs(context.Background(), batch); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				if err := tp.ConsumeTraces(context.Background(), roots); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*tmpl.LogRecordCount()), "ns/record")
+		})
+	}
+}
+
+func heldTraceID(i, j int) pcommon.TraceID {
+	return pcommon.TraceID{0x90, byte(i >> 24), byte(i >> 16), byte(i >> 8), byte(i), byte(j), 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+}

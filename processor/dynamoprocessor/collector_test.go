@@ -13,12 +13,16 @@ import (
 	"time"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/provider/fileprovider"
 	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/extension"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/otelcol"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -40,10 +44,15 @@ receivers:
     protocols:
       http:
         endpoint: %[1]s
+extensions:
+  file_storage/queue:
+    directory: %[2]s/storage
+    create_directory: true
 processors:
   dynamo:
     propagation:
       wait: 1m
+      storage: file_storage/queue
 exporters:
   file/traces:
     path: %[2]s/traces.jsonl
@@ -52,6 +61,7 @@ exporters:
     path: %[2]s/logs.jsonl
     flush_interval: 10ms
 service:
+  extensions: [file_storage/queue]
   telemetry:
     metrics:
       level: none
@@ -74,6 +84,9 @@ func factories() (otelcol.Factories, error) {
 		return f, err
 	}
 	if f.Processors, err = otelcol.MakeFactoryMap[processor.Factory](dynamoprocessor.NewFactory()); err != nil {
+		return f, err
+	}
+	if f.Extensions, err = otelcol.MakeFactoryMap[extension.Factory](filestorage.NewFactory()); err != nil {
 		return f, err
 	}
 	f.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](fileexporter.NewFactory())
@@ -299,12 +312,85 @@ func TestCollectorSharesKnowledgeBetweenPipelines(t *testing.T) {
 		assert.Equal(t, "test-trace-001", r.xrid, r.text)
 	}
 
-	// The orphan record is still held; shutting down hands it on unchanged.
+	// The orphan record is still held; shutting down hands it on unchanged
+	// and leaves nothing in storage.
 	stop()
 	records = readFile(t, logsPath, true)
 	require.Len(t, records, 3)
 	assert.Equal(t, tid(2).String(), records[2].trace)
 	assert.Empty(t, records[2].xrid)
+	assert.Empty(t, storedEntries(t, filepath.Join(dir, "storage"), nil))
+}
+
+// withStorageClient runs fn with a client of the dynamo processor's entries
+// in a file_storage folder, the way the collector opens it.
+func withStorageClient(t *testing.T, dir string, fn func(storage.Client)) {
+	t.Helper()
+	require.NoError(t, os.MkdirAll(dir, 0o700))
+	f := filestorage.NewFactory()
+	cfg := f.CreateDefaultConfig().(*filestorage.Config)
+	cfg.Directory = dir
+	set := extension.Settings{ID: component.MustNewIDWithName("file_storage", "queue"),
+		TelemetrySettings: componenttest.NewNopTelemetrySettings(), BuildInfo: component.NewDefaultBuildInfo()}
+	ext, err := f.Create(context.Background(), set, cfg)
+	require.NoError(t, err)
+	require.NoError(t, ext.Start(context.Background(), componenttest.NewNopHost()))
+	defer func() { require.NoError(t, ext.Shutdown(context.Background())) }()
+	client, err := ext.(storage.Extension).GetClient(context.Background(), component.KindProcessor, component.MustNewID("dynamo"), "")
+	require.NoError(t, err)
+	defer func() { require.NoError(t, client.Close(context.Background())) }()
+	fn(client)
+}
+
+// storedEntries returns the keys of the dynamo processor's entries, after
+// writing seed (key → value) as a crashed run would have left them.
+func storedEntries(t *testing.T, dir string, seed map[string][]byte) []string {
+	t.Helper()
+	var keys []string
+	withStorageClient(t, dir, func(c storage.Client) {
+		for k, v := range seed {
+			require.NoError(t, c.Set(context.Background(), k, v))
+		}
+		require.NoError(t, c.(storage.Walker).Walk(context.Background(), func(k string, _ []byte) ([]*storage.Operation, error) {
+			keys = append(keys, k)
+			return nil, nil
+		}))
+	})
+	return keys
+}
+
+// TestCollectorDeliversWhatACrashLeftHeld starts a collector on a storage
+// folder in which a killed run left held log records (entries as the
+// processor writes them: logs/<trace id>/<hold start>/<id>, OTLP protobuf).
+// The collector holds them again; the trace's root span, retried by the
+// client, arrives and they go out annotated; nothing is left in storage.
+func TestCollectorDeliversWhatACrashLeftHeld(t *testing.T) {
+	addr := testutil.FreeAddr(t)
+	dir := t.TempDir()
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "dynamo-worker-decode")
+	for _, m := range []string{"request received", "Handling request"} {
+		lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+		lr.Body().SetStr(m)
+		lr.SetTraceID(tid(3))
+	}
+	value, err := (&plog.ProtoMarshaler{}).MarshalLogs(ld)
+	require.NoError(t, err)
+	key := fmt.Sprintf("logs/%s/%016x/0-1", tid(3), time.Now().Add(-time.Second).UnixNano())
+	require.Equal(t, []string{key}, storedEntries(t, filepath.Join(dir, "storage"), map[string][]byte{key: value}))
+
+	stop := startCollector(t, addr, dir)
+	logsPath := filepath.Join(dir, "logs.jsonl")
+	assert.Empty(t, readFile(t, logsPath, true), "held again, waiting for the root")
+	sendSpan(t, addr, 3, "dynamo-frontend", "http-request", true, map[string]any{"x_request_id": "after-the-crash"})
+	records := waitItems(t, logsPath, true, 2)
+	for _, r := range records {
+		assert.Equal(t, "after-the-crash", r.xrid, r.text)
+		assert.Equal(t, "dynamo-worker-decode", r.res["service.name"], "the resource was kept")
+	}
+	stop()
+	assert.Empty(t, storedEntries(t, filepath.Join(dir, "storage"), nil))
 }
 
 func toFloat(v any) float64 {
