@@ -75,7 +75,10 @@ fuzz-short:
 reliability: build
 	bash scripts/backends.sh
 	@mkdir -p local-data
-	set -o pipefail; RELIABILITY_LONG=1 $(GO) test -count=1 -v -timeout 60m ./test/reliability/ | tee local-data/reliability.txt
+	@echo "reliability: full-length runs (about 8 minutes); log in local-data/reliability.txt"
+	@RELIABILITY_LONG=1 $(GO) test -count=1 -v -timeout 60m ./test/reliability/ > local-data/reliability.txt 2>&1 \
+	  || { tail -n 100 local-data/reliability.txt; exit 1; }
+	@grep -E 'RESULT|^(ok|---)' local-data/reliability.txt
 
 ## docker: build the container image (needs a Docker engine)
 docker:
