@@ -62,11 +62,12 @@ func TestCrashKill9(t *testing.T) {
 		kills, written, lines.unique(), lines.duplicates())
 	assert.Equal(t, int(written), lines.unique(), "JSONL lines lost")
 
-	// Known limit (RELIABILITY.md): log records the dynamo processor holds
-	// while it waits for their trace's request id are in memory only, and
-	// kill -9 loses them. Measured and reported; bounded by what was held.
+	// Log records the dynamo processor holds while it waits for their
+	// trace's request id were acknowledged before they reach the queue; the
+	// gateway keeps them in file_storage too (dynamo propagation.storage), so
+	// kill -9 must not lose them either.
 	var eSpans, eLogs arrival
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(500 * time.Millisecond) {
 		var err error
 		eSpans, _ = jaegerSpans(jaeger, early.service)
 		eLogs, err = victoriaLogs(vlogs, early.service)
@@ -78,8 +79,7 @@ func TestCrashKill9(t *testing.T) {
 	t.Logf("RESULT crash (logs before spans, held by the dynamo processor): %d kill -9; log records sent %d, arrived %d distinct (%d lost), %d duplicates; spans sent %d, arrived %d",
 		kills, early.ackLogs.Load(), eLogs.unique(), int(early.ackLogs.Load())-eLogs.unique(), eLogs.duplicates(), early.ackSpans.Load(), eSpans.unique())
 	assert.Equal(t, int(early.ackSpans.Load()), eSpans.unique(), "spans lost")
-	assert.LessOrEqual(t, int(early.ackLogs.Load())-eLogs.unique(), kills*early.logsPerBatch,
-		"more log records lost than the batch held at each kill")
+	assert.Equal(t, int(early.ackLogs.Load()), eLogs.unique(), "log records held by the dynamo processor lost")
 	assert.Equal(t, int(src.ackSpans.Load()), spans.unique(), "spans lost")
 	assert.Equal(t, int(src.ackLogs.Load()), logs.unique(), "log records lost")
 	require.Positive(t, src.ackSpans.Load())
