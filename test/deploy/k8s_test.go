@@ -389,10 +389,14 @@ func TestKubernetesAgentTier(t *testing.T) {
 	})
 	assert.Equal(t, "otelcol-dynamo-gateway-headless."+k8sgen.Namespace, resolver)
 	assert.Equal(t, corev1.ClusterIPNone, o.services["otelcol-dynamo-gateway-headless"].Spec.ClusterIP)
+	assert.NotNil(t, dig(lb, "sending_queue", "storage"), "the agent's queue is persisted")
+	assert.NotNil(t, dig(lb, "sending_queue", "batch"), "the agent batches in its persistent queue")
 	pipelines, _ := dig(agentConfig, "service", "pipelines").(map[string]any)
 	for name := range pipelines {
 		assert.Equal(t, []any{"load_balancing"}, dig(pipelines, name, "exporters"), "pipeline %s goes to the gateways", name)
 		processors, _ := dig(pipelines, name, "processors").([]any)
+		assert.NotContains(t, processors, "batch",
+			"pipeline %s: a batch processor acknowledges data before it is persisted; batch in the exporter's queue", name)
 		route, k8s := slices.Index(processors, any("transform/route")), slices.Index(processors, any("k8s_attributes"))
 		assert.True(t, route > k8s && k8s >= 0, "pipeline %s: transform/route after k8s_attributes (it reads k8s.pod.uid)", name)
 	}
