@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -69,26 +70,53 @@ type VictoriaLogs struct {
 	Proc *testutil.Process
 }
 
+// startAttempts is how many times a store is started on fresh ports when it
+// exits during start-up (a port picked as free can be taken by another
+// process before the store binds it).
+const startAttempts = 3
+
+// waitReady polls ready until it succeeds, the process exits, or timeout
+// passes.
+func waitReady(p *testutil.Process, timeout time.Duration, ready func() error) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		if p.Exited() {
+			return fmt.Errorf("%s exited during start-up:\n%s", p.Name, p.Output())
+		}
+		err := ready()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			p.Kill()
+			return fmt.Errorf("%s not ready within %s: %w\n%s", p.Name, timeout, err, p.Output())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // StartVictoriaLogs starts VictoriaLogs on a free loopback port and waits until
 // it answers its health endpoint.
 func StartVictoriaLogs(tb testing.TB) *VictoriaLogs {
 	tb.Helper()
 	bin := binary(tb, "victorialogs", "VICTORIALOGS_BIN")
-	addr := testutil.FreeAddr(tb)
-	proc := testutil.StartProcess(tb, "victoria-logs", bin, []string{
-		"-httpListenAddr=" + addr,
-		"-storageDataPath=" + filepath.Join(tb.TempDir(), "vlogs"),
-		"-retentionPeriod=100y",
-		"-loggerLevel=WARN",
-	}, nil)
-	vl := &VictoriaLogs{Addr: addr, Proc: proc}
-	testutil.Eventually(tb, 30*time.Second, 50*time.Millisecond, func() error {
-		if proc.Exited() {
-			return fmt.Errorf("victoria-logs exited:\n%s", proc.Output())
+	var err error
+	for attempt := 1; attempt <= startAttempts; attempt++ {
+		addr := testutil.FreeAddr(tb)
+		proc := testutil.StartProcess(tb, "victoria-logs", bin, []string{
+			"-httpListenAddr=" + addr,
+			"-storageDataPath=" + filepath.Join(tb.TempDir(), "vlogs"),
+			"-retentionPeriod=100y",
+			"-loggerLevel=WARN",
+		}, nil)
+		vl := &VictoriaLogs{Addr: addr, Proc: proc}
+		if err = waitReady(proc, 30*time.Second, func() error { return httpOK(vl.URL("/health")) }); err == nil {
+			return vl
 		}
-		return httpOK(vl.URL("/health"))
-	})
-	return vl
+		tb.Logf("start VictoriaLogs, attempt %d: %v", attempt, err)
+	}
+	tb.Fatalf("start VictoriaLogs: %v", err)
+	return nil
 }
 
 // URL returns the full URL of path on this VictoriaLogs.
@@ -203,26 +231,37 @@ exporters:
 func StartJaeger(tb testing.TB) *Jaeger {
 	tb.Helper()
 	bin := binary(tb, "jaeger", "JAEGER_BIN")
-	health := testutil.FreeAddr(tb)
-	j := &Jaeger{
-		QueryAddr: testutil.FreeAddr(tb),
-		OTLPGRPC:  testutil.FreeAddr(tb),
-		OTLPHTTP:  testutil.FreeAddr(tb),
-	}
-	cfg := filepath.Join(tb.TempDir(), "jaeger.yaml")
-	body := fmt.Sprintf(jaegerConfig, health, j.QueryAddr, testutil.FreeAddr(tb), j.OTLPGRPC, j.OTLPHTTP)
-	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
-		tb.Fatal(err)
-	}
-	j.Proc = testutil.StartProcess(tb, "jaeger", bin, []string{"--config", cfg}, nil)
-	testutil.Eventually(tb, 60*time.Second, 100*time.Millisecond, func() error {
-		if j.Proc.Exited() {
-			return fmt.Errorf("jaeger exited:\n%s", j.Proc.Output())
+	var err error
+	for attempt := 1; attempt <= startAttempts; attempt++ {
+		health := testutil.FreeAddr(tb)
+		j := &Jaeger{
+			QueryAddr: testutil.FreeAddr(tb),
+			OTLPGRPC:  testutil.FreeAddr(tb),
+			OTLPHTTP:  testutil.FreeAddr(tb),
 		}
-		return httpOK(j.URL("/api/services"))
-	})
-	testutil.WaitForTCP(tb, j.OTLPGRPC, 30*time.Second)
-	return j
+		cfg := filepath.Join(tb.TempDir(), "jaeger.yaml")
+		body := fmt.Sprintf(jaegerConfig, health, j.QueryAddr, testutil.FreeAddr(tb), j.OTLPGRPC, j.OTLPHTTP)
+		if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+			tb.Fatal(err)
+		}
+		j.Proc = testutil.StartProcess(tb, "jaeger", bin, []string{"--config", cfg}, nil)
+		err = waitReady(j.Proc, 60*time.Second, func() error {
+			if err := httpOK(j.URL("/api/services")); err != nil {
+				return err
+			}
+			c, err := net.DialTimeout("tcp", j.OTLPGRPC, 200*time.Millisecond)
+			if err != nil {
+				return err
+			}
+			return c.Close()
+		})
+		if err == nil {
+			return j
+		}
+		tb.Logf("start Jaeger, attempt %d: %v", attempt, err)
+	}
+	tb.Fatalf("start Jaeger: %v", err)
+	return nil
 }
 
 // URL returns the full URL of path on Jaeger's query API.

@@ -78,10 +78,27 @@ func configPath(t *testing.T, name string) string {
 // startCollector runs the binary on a shipped configuration with its
 // listeners, storage and metrics on free loopback ports and a fresh folder,
 // all set through the documented environment variables, and waits until its
-// health check answers.
+// health check answers. A port picked as free can be taken by another process
+// before the collector binds it; when the collector exits during start-up it
+// is started again on other ports (three attempts).
 func startCollector(t *testing.T, name, config string, env ...string) *collector {
 	t.Helper()
 	defer phase(t, "start "+name)()
+	var lastErr error
+	for attempt := 1; attempt <= 3; attempt++ {
+		c, err := tryStartCollector(t, name, config, env)
+		if err == nil {
+			return c
+		}
+		lastErr = err
+		t.Logf("start %s, attempt %d: %v", name, attempt, err)
+	}
+	t.Fatalf("start %s: %v", name, lastErr)
+	return nil
+}
+
+func tryStartCollector(t *testing.T, name, config string, env []string) (*collector, error) {
+	t.Helper()
 	metricsPort := testutil.FreePort(t)
 	c := &collector{
 		name:       name,
@@ -102,22 +119,27 @@ func startCollector(t *testing.T, name, config string, env ...string) *collector
 		"STORAGE_DIR=" + c.storage,
 	}, env...)
 	c.proc = testutil.StartProcess(t, name, c.binary, []string{"--config", c.configPath}, c.env)
-	testutil.Eventually(t, 60*time.Second, 50*time.Millisecond, func() error {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
 		if c.proc.Exited() {
-			return fmt.Errorf("%s exited:\n%s", name, c.proc.Output())
+			return nil, fmt.Errorf("exited during start-up:\n%s", c.proc.Output())
 		}
 		resp, err := http.Get("http://" + c.health + "/")
-		if err != nil {
-			return err
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+			err = fmt.Errorf("health: %s", resp.Status)
 		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("%s health: %s", name, resp.Status)
+		if time.Now().After(deadline) {
+			c.proc.Kill()
+			return nil, fmt.Errorf("not healthy within 60s: %v\n%s", err, c.proc.Output())
 		}
-		return nil
-	})
+		time.Sleep(50 * time.Millisecond)
+	}
 	testutil.WaitForTCP(t, c.grpc, 10*time.Second)
-	return c
+	return c, nil
 }
 
 // startGateway runs the shipped gateway configuration in front of s.
