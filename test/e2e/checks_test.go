@@ -149,6 +149,11 @@ func checkTraces(t *testing.T, j *testbackend.Jaeger, m *telemetrygen.Manifest, 
 				p.add("%s: span %s stored %d times", describe(rec), id, n)
 			}
 		}
+		for i := range tr.Spans {
+			if v, ok := tr.Spans[i].Tag("routing.trace_id"); ok {
+				p.add("%s: span %s kept the agent's routing attribute routing.trace_id=%v", describe(rec), tr.Spans[i].OperationName, v)
+			}
+		}
 		if len(tr.Spans) != rec.Spans || !maps.Equal(byService, rec.SpansByService) {
 			p.add("%s: %d spans in Jaeger %v, sent %d %v", describe(rec), len(tr.Spans), byService, rec.Spans, rec.SpansByService)
 		}
@@ -307,6 +312,9 @@ func checkLogs(t *testing.T, vl *testbackend.VictoriaLogs, m *telemetrygen.Manif
 		if err != nil || ts.Before(from) || ts.After(to) {
 			p.add("log record %q (service %v, trace %v) has time %v, outside the run (%s to %s)",
 				e["_msg"], e["service.name"], e["trace_id"], e["_time"], from.Format(time.RFC3339), to.Format(time.RFC3339))
+		}
+		if v, ok := e["routing.trace_id"]; ok {
+			p.add("log record %q (service %v) kept the agent's routing attribute routing.trace_id=%v", e["_msg"], e["service.name"], v)
 		}
 		tid, _ := e["trace_id"].(string)
 		rec := byTrace[tid]
