@@ -162,15 +162,7 @@ func (s *source) sendUntilAccepted(ctx context.Context, send func(context.Contex
 func (s *source) sendOne(ctx context.Context) error {
 	seq := s.nextSeq.Add(1) - 1
 	td, ld := s.batch(seq)
-	if s.logsFirst {
-		if err := s.sendUntilAccepted(ctx, func(c context.Context) error {
-			_, err := s.logs.Export(c, plogotlp.NewExportRequestFromLogs(ld))
-			return err
-		}); err != nil {
-			return err
-		}
-		s.ackLogs.Add(int64(s.logsPerBatch))
-		time.Sleep(s.spanDelay)
+	sendSpans := func() error {
 		if err := s.sendUntilAccepted(ctx, func(c context.Context) error {
 			_, err := s.traces.Export(c, ptraceotlp.NewExportRequestFromTraces(td))
 			return err
@@ -180,16 +172,7 @@ func (s *source) sendOne(ctx context.Context) error {
 		s.ackSpans.Add(int64(s.spansPerBatch))
 		return nil
 	}
-	if s.spansPerBatch > 0 {
-		if err := s.sendUntilAccepted(ctx, func(c context.Context) error {
-			_, err := s.traces.Export(c, ptraceotlp.NewExportRequestFromTraces(td))
-			return err
-		}); err != nil {
-			return err
-		}
-		s.ackSpans.Add(int64(s.spansPerBatch))
-	}
-	if s.logsPerBatch > 0 {
+	sendLogs := func() error {
 		if err := s.sendUntilAccepted(ctx, func(c context.Context) error {
 			_, err := s.logs.Export(c, plogotlp.NewExportRequestFromLogs(ld))
 			return err
@@ -197,6 +180,22 @@ func (s *source) sendOne(ctx context.Context) error {
 			return err
 		}
 		s.ackLogs.Add(int64(s.logsPerBatch))
+		return nil
+	}
+	if s.logsFirst {
+		if err := sendLogs(); err != nil {
+			return err
+		}
+		time.Sleep(s.spanDelay)
+		return sendSpans()
+	}
+	if s.spansPerBatch > 0 {
+		if err := sendSpans(); err != nil {
+			return err
+		}
+	}
+	if s.logsPerBatch > 0 {
+		return sendLogs()
 	}
 	return nil
 }
