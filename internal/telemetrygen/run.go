@@ -164,12 +164,23 @@ func (rn *runner) loop(ctx context.Context) error {
 		if ctx.Err() != nil {
 			break
 		}
-		// How many requests are due now.
 		n := cfg.BatchRequests
+		if cfg.Requests > 0 {
+			n = min(n, cfg.Requests-generated)
+		}
 		if cfg.Rate > 0 {
-			due := int(time.Since(rn.start).Seconds()*cfg.Rate) + 1 - generated
-			if due <= 0 {
-				next := rn.start.Add(time.Duration(float64(generated) / cfg.Rate * float64(time.Second)))
+			// A batch goes out when its last request is due, as an SDK's
+			// batch exporter sends a full batch: requests are never sent
+			// ahead of the rate, and one export carries BatchRequests of
+			// them. Near the end of a timed run, what is due goes out.
+			elapsed := time.Since(rn.start)
+			due := int(elapsed.Seconds()*cfg.Rate) + 1 - generated
+			next := rn.start.Add(time.Duration(float64(generated+n-1) / cfg.Rate * float64(time.Second)))
+			end := cfg.Duration > 0 && next.Sub(rn.start) >= cfg.Duration
+			if due < n && (!end || due <= 0) {
+				if end {
+					next = rn.start.Add(time.Duration(float64(generated) / cfg.Rate * float64(time.Second)))
+				}
 				rn.sleep(ctx, next)
 				if err := rn.sendPending(ctx, false); err != nil {
 					return err
@@ -177,9 +188,6 @@ func (rn *runner) loop(ctx context.Context) error {
 				continue
 			}
 			n = min(n, due)
-		}
-		if cfg.Requests > 0 {
-			n = min(n, cfg.Requests-generated)
 		}
 		batch := make([]*Request, n)
 		now := time.Now()

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
@@ -355,4 +356,38 @@ func TestRunWithSender(t *testing.T) {
 func TestRunRejectsNothingToDo(t *testing.T) {
 	_, err := Run(context.Background(), Config{Requests: 1})
 	assert.ErrorContains(t, err, "nothing to do")
+}
+
+func TestRunAtRateSendsWholeBatches(t *testing.T) {
+	s := startReceiver(t)
+	start := time.Now()
+	m, err := Run(context.Background(), Config{
+		Generator: Options{Seed: 12},
+		OTLP:      SenderOptions{Endpoint: s.grpc, Insecure: true},
+		Rate:      200, BatchRequests: 20, Duration: 700 * time.Millisecond,
+	})
+	require.NoError(t, err)
+	elapsed := time.Since(start)
+	require.NotEmpty(t, m.Requests)
+	assert.LessOrEqual(t, len(m.Requests), int(elapsed.Seconds()*200)+1, "never ahead of the rate")
+	// Every export carries the spans of one batch of requests: 20, or what
+	// was due when the run ended (at most one smaller batch of children and
+	// one of roots).
+	small := 0
+	for _, td := range s.traces.AllTraces() {
+		traces := map[pcommon.TraceID]bool{}
+		for _, rs := range td.ResourceSpans().All() {
+			for _, ss := range rs.ScopeSpans().All() {
+				for _, sp := range ss.Spans().All() {
+					traces[sp.TraceID()] = true
+				}
+			}
+		}
+		if len(traces) != 20 {
+			small++
+		}
+		assert.LessOrEqual(t, len(traces), 20)
+	}
+	assert.LessOrEqual(t, small, 2, "exports of fewer than 20 requests")
+	assert.Equal(t, m.Totals.Spans, collect(s).spans)
 }
