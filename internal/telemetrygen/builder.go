@@ -85,7 +85,9 @@ func (b *builder) build() {
 		Error:   r.Failed && r.Version != VersionNew,
 	}
 	r.Spans = append(r.Spans, root)
-	b.jsonl()
+	if !g.noJSONL {
+		b.jsonl()
+	}
 	b.logs()
 }
 

@@ -147,6 +147,9 @@ type Generator struct {
 	opts Options
 	rnd  *rand.Rand
 	seq  int
+	// noJSONL skips building JSONL lines (a run that writes none). Building
+	// them draws nothing from rnd, so spans and log records stay the same.
+	noJSONL bool
 }
 
 // NewGenerator returns a Generator for opts.

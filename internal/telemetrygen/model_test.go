@@ -523,3 +523,20 @@ func TestOTLPBuilders(t *testing.T) {
 	_, hasX := lr.Attributes().Get("x_request_id")
 	assert.False(t, hasX)
 }
+
+func TestNoJSONLKeepsSpansAndLogs(t *testing.T) {
+	opts := Options{Seed: 21, LogsPerRequest: 3, SpanEvents: true, SystemShare: 0.1, FailureShare: 0.1}
+	with, without := NewGenerator(opts), NewGenerator(opts)
+	without.noJSONL = true
+	now := time.Now()
+	lines := 0
+	for range 200 {
+		a, b := with.Next(now), without.Next(now)
+		lines += len(a.JSONL)
+		assert.Empty(t, b.JSONL)
+		assert.Equal(t, a.Spans, b.Spans)
+		assert.Equal(t, a.Logs, b.Logs)
+		assert.Equal(t, a.XRequestID, b.XRequestID)
+	}
+	assert.Positive(t, lines)
+}

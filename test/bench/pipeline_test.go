@@ -179,23 +179,33 @@ func indent(text, prefix string) string {
 	return strings.Join(lines, "\n")
 }
 
+// spansPerExport is the mean size of the generator's OTLP exports, as in the
+// upstream collector's load tests (100 items per batch). A batch of requests
+// is sent as one export of their children and, RootDelay later, one of
+// their roots.
+const spansPerExport = 100
+
 // drive starts the generator: requests at the rate that makes spansPerSec
-// (0: as fast as the collector accepts) for d.
+// (0: as fast as the collector accepts) for d, in exports of about
+// spansPerExport spans.
 func (r *rig) drive(spansPerSec float64, d time.Duration) {
+	perReq := spansPerRequest()
 	reqRate := 0.0
 	if spansPerSec > 0 {
-		reqRate = spansPerSec / spansPerRequest()
+		reqRate = spansPerSec / perReq
 	}
+	batch := max(1, int(2*spansPerExport/perReq+0.5))
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	r.done = make(chan rigResult, 1)
 	go func() {
 		m, err := telemetrygen.Run(ctx, telemetrygen.Config{
-			Generator: pipelineGenerator(),
-			OTLP:      telemetrygen.SenderOptions{Endpoint: r.otlp, Insecure: true},
-			Rate:      reqRate,
-			Duration:  d,
-			RootDelay: 100 * time.Millisecond,
+			Generator:     pipelineGenerator(),
+			OTLP:          telemetrygen.SenderOptions{Endpoint: r.otlp, Insecure: true},
+			Rate:          reqRate,
+			BatchRequests: batch,
+			Duration:      d,
+			RootDelay:     100 * time.Millisecond,
 		})
 		r.done <- rigResult{m, err}
 	}()
