@@ -185,30 +185,40 @@ func indent(text, prefix string) string {
 // their roots.
 const spansPerExport = 100
 
-// drive starts the generator: requests at the rate that makes spansPerSec
+// senders is how many generators drive one collector, each at an equal
+// share of the rate with its own seed, as a fleet's many processes export
+// at once: one generator waits for each export's answer before the next, so
+// alone it is bound by the round trip, not by the collector.
+const senders = 4
+
+// drive starts the generators: requests at the rate that makes spansPerSec
 // (0: as fast as the collector accepts) for d, in exports of about
 // spansPerExport spans.
 func (r *rig) drive(spansPerSec float64, d time.Duration) {
 	perReq := spansPerRequest()
 	reqRate := 0.0
 	if spansPerSec > 0 {
-		reqRate = spansPerSec / perReq
+		reqRate = spansPerSec / perReq / senders
 	}
 	batch := max(1, int(2*spansPerExport/perReq+0.5))
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
-	r.done = make(chan rigResult, 1)
-	go func() {
-		m, err := telemetrygen.Run(ctx, telemetrygen.Config{
-			Generator:     pipelineGenerator(),
-			OTLP:          telemetrygen.SenderOptions{Endpoint: r.otlp, Insecure: true},
-			Rate:          reqRate,
-			BatchRequests: batch,
-			Duration:      d,
-			RootDelay:     100 * time.Millisecond,
-		})
-		r.done <- rigResult{m, err}
-	}()
+	r.done = make(chan rigResult, senders)
+	for i := range senders {
+		gen := pipelineGenerator()
+		gen.Seed += uint64(i)
+		go func() {
+			m, err := telemetrygen.Run(ctx, telemetrygen.Config{
+				Generator:     gen,
+				OTLP:          telemetrygen.SenderOptions{Endpoint: r.otlp, Insecure: true},
+				Rate:          reqRate,
+				BatchRequests: batch,
+				Duration:      d,
+				RootDelay:     100 * time.Millisecond,
+			})
+			r.done <- rigResult{m, err}
+		}()
+	}
 }
 
 type sample struct {
@@ -226,9 +236,14 @@ func (r *rig) sample(tb testing.TB) sample {
 func (r *rig) finish(tb testing.TB, s0, s1 sample) pipelineRun {
 	tb.Helper()
 	defer r.cancel()
-	res := <-r.done
-	require.NoError(tb, res.err)
-	sent := int64(res.m.Totals.Spans)
+	var sent int64
+	sendErrors := 0
+	for range senders {
+		res := <-r.done
+		require.NoError(tb, res.err)
+		sent += int64(res.m.Totals.Spans)
+		sendErrors += res.m.SendErrors
+	}
 	require.NoError(tb, r.sink.WaitSpans(sent, time.Minute))
 	time.Sleep(300 * time.Millisecond)
 	require.Equal(tb, sent, r.sink.Spans(), "%s: spans sent and received", r.v.name)
@@ -247,7 +262,7 @@ func (r *rig) finish(tb testing.TB, s0, s1 sample) pipelineRun {
 		spanBytes:   float64(r.sink.Bytes()) / float64(sent),
 		sent:        sent,
 		recv:        r.sink.Spans(),
-		errors:      res.m.SendErrors,
+		errors:      sendErrors,
 	}
 }
 
