@@ -338,7 +338,7 @@ func pipelineSeconds() time.Duration {
 
 // BenchmarkPipeline drives the whole collector process over OTLP at fixed
 // rates and flat out, with the dynamo processor, without it, and with the
-// transform baseline in its place, and reports
+// transform baseline in its place (at 10k spans/s and flat out), and reports
 // the collector's CPU (from /proc: utime+stime of every thread) per 10k
 // spans/s and its memory. At the fixed rates the collectors run side by
 // side, at the same time, each with its own generator and sink, so that all
@@ -353,6 +353,13 @@ func BenchmarkPipeline(b *testing.B) {
 	}
 	for _, rate := range []int{10000, 50000, 100000, 0} {
 		name := rateName(float64(rate))
+		variants := variants
+		if rate > 10000 && len(variants) == 3 {
+			// Two cores cannot run three collectors and their generators
+			// at these rates: the pair the goal is about runs side by side,
+			// transform is measured at 10k spans/s and flat out.
+			variants = variants[:2]
+		}
 		// -count runs each sub-benchmark count times in a row: the first
 		// variant's n-th run measures the n-th set, the others' n-th runs
 		// report their share of it.
