@@ -5,7 +5,6 @@ import (
 
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processorhelper"
@@ -27,7 +26,11 @@ func newLogsProcessor(set processor.Settings, cfg *Config, next consumer.Logs) (
 	}
 	p := &logsProcessor{base: b, next: next}
 	b.marshal = func(data any) ([]byte, error) {
-		return (&plog.ProtoMarshaler{}).MarshalLogs(data.(plog.Logs))
+		ld, ok := data.(plog.Logs)
+		if !ok {
+			ld = partLogs(data.(*heldPart))
+		}
+		return (&plog.ProtoMarshaler{}).MarshalLogs(ld)
 	}
 	b.unmarshal = func(buf []byte) (any, int, error) {
 		ld, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(buf)
@@ -97,19 +100,7 @@ func (p *logsProcessor) process(ctx context.Context, ld plog.Logs) (plog.Logs, e
 	return ld, nil
 }
 
-// heldLogs collects the log records of one trace being held from this batch.
-type heldLogs struct {
-	ld     plog.Logs
-	rlIdx  int
-	slIdx  int
-	curRL  plog.ResourceLogs
-	recs   plog.LogRecordSlice
-	nItems int
-}
-
 func (p *logsProcessor) propagate(ctx context.Context, ld plog.Logs, sc *batchScratch, lookups int, st *normalize.Stats) (moved bool) {
-	var holds map[pcommon.TraceID]*heldLogs
-	var order []pcommon.TraceID
 	var propagated int64
 	txn := p.sh.store.Begin()
 	learnAll(&txn, sc.learn)
@@ -118,72 +109,47 @@ func (p *logsProcessor) propagate(ctx context.Context, ld plog.Logs, sc *batchSc
 		idx := 0
 		rls := ld.ResourceLogs()
 		for i := 0; i < rls.Len(); i++ {
-			rl := rls.At(i)
-			sls := rl.ScopeLogs()
+			sls := rls.At(i).ScopeLogs()
 			for j := 0; j < sls.Len(); j++ {
-				sl := sls.At(j)
-				sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
+				lrs := sls.At(j).LogRecords()
+				for k := 0; k < lrs.Len(); k++ {
 					f := sc.flags[idx]
 					idx++
 					if f&flagLookup == 0 {
-						return false
+						continue
 					}
+					lr := lrs.At(k)
 					tid := lr.TraceID()
-					xrid, state := cache.lookup(&txn, tid)
-					switch state {
+					switch xrid, state := cache.lookup(&txn, tid); state {
 					case propagate.Known:
 						lr.Attributes().PutStr(dynamo.XRequestID, xrid)
 						propagated++
 						if f&flagChanged == 0 {
 							st.Changed++
 						}
-						return false
-					case propagate.None:
-						return false
+					case propagate.Unknown:
+						sc.addHold(tid, i, j, k)
 					}
-					if holds == nil {
-						holds = map[pcommon.TraceID]*heldLogs{}
-					}
-					h := holds[tid]
-					if h == nil {
-						h = &heldLogs{ld: plog.NewLogs(), rlIdx: -1}
-						holds[tid] = h
-						order = append(order, tid)
-					}
-					if h.rlIdx != i {
-						h.curRL = h.ld.ResourceLogs().AppendEmpty()
-						rl.Resource().CopyTo(h.curRL.Resource())
-						h.curRL.SetSchemaUrl(rl.SchemaUrl())
-						h.rlIdx, h.slIdx = i, -1
-					}
-					if h.slIdx != j {
-						ns := h.curRL.ScopeLogs().AppendEmpty()
-						sl.Scope().CopyTo(ns.Scope())
-						ns.SetSchemaUrl(sl.SchemaUrl())
-						h.recs = ns.LogRecords()
-						h.slIdx = j
-					}
-					lr.MoveTo(h.recs.AppendEmpty())
-					h.nItems++
-					return true
-				})
+				}
 			}
 		}
 	}
+	var hb *heldBatch
 	var held, overflow int64
 	var write *batchWrite
 	var writes []pendingWrite
-	for _, tid := range order {
-		h := holds[tid]
-		if c := txn.HoldChunk(p.owner, tid, h.ld, h.nItems); c != nil {
-			held += int64(h.nItems)
-			if p.sh.persist != nil {
-				p.prepareWrite(&write, &writes, c, txn.Now())
+	if len(sc.items) > 0 {
+		hb, held, overflow = sc.holdAll(&txn, p.owner)
+	}
+	if hb != nil {
+		holdLogs(ld, sc, hb)
+		if p.sh.persist != nil {
+			for i := range sc.traces {
+				if c := sc.traces[i].chunk; c != nil {
+					p.prepareWrite(&write, &writes, c, txn.Now())
+				}
 			}
-			continue
 		}
-		h.ld.ResourceLogs().MoveAndAppendTo(ld.ResourceLogs())
-		overflow += int64(h.nItems)
 	}
 	txn.End()
 	if write != nil {
@@ -194,7 +160,57 @@ func (p *logsProcessor) propagate(ctx context.Context, ld plog.Logs, sc *batchSc
 		p.sh.tel.ProcessorDynamoRequestIdsPropagated.Add(ctx, propagated, p.sigOpt)
 	}
 	p.heldOnArrival(ctx, held, overflow)
-	return len(order) > 0
+	return hb != nil
+}
+
+// holdLogs moves the records of ld whose trace's chunk holds them into hb's
+// container, under a copy of their resource and scope: a scope whose
+// records are all held gives its records as they are, others one by one.
+func holdLogs(ld plog.Logs, sc *batchScratch, hb *heldBatch) {
+	hb.logs = plog.NewLogs()
+	hrls := hb.logs.ResourceLogs()
+	rls := ld.ResourceLogs()
+	var hrl plog.ResourceLogs
+	lastRes := int32(-1)
+	for si := range sc.scopes {
+		hs := sc.scopes[si]
+		if hs.n == 0 {
+			continue
+		}
+		rl := rls.At(int(hs.rs))
+		if hs.rs != lastRes {
+			hrl = hrls.AppendEmpty()
+			rl.Resource().CopyTo(hrl.Resource())
+			hrl.SetSchemaUrl(rl.SchemaUrl())
+			lastRes = hs.rs
+		}
+		sl := rl.ScopeLogs().At(int(hs.ss))
+		hsl := hrl.ScopeLogs().AppendEmpty()
+		sl.Scope().CopyTo(hsl.Scope())
+		hsl.SetSchemaUrl(sl.SchemaUrl())
+		cs := len(hb.lscopes)
+		hb.lscopes = append(hb.lscopes, hsl)
+		hb.scopeRes = append(hb.scopeRes, int32(hrls.Len()-1))
+		first, end := sc.scopeItems(si)
+		lrs := sl.LogRecords()
+		if int(hs.n) == lrs.Len() {
+			lrs.MoveAndAppendTo(hsl.LogRecords())
+			for i := first; i < end; i++ {
+				sc.place(i, cs, int(sc.items[i].idx))
+			}
+			continue
+		}
+		recs := hsl.LogRecords()
+		recs.EnsureCapacity(int(hs.n))
+		for i := first; i < end; i++ {
+			if sc.heldItem(i) {
+				sc.place(i, cs, recs.Len())
+				lrs.At(int(sc.items[i].idx)).MoveTo(recs.AppendEmpty())
+			}
+		}
+		rm := sc.movedOut(first, end)
+		lrs.RemoveIf(func(plog.LogRecord) bool { return rm() })
+	}
 }
 
 // deliver sends released chunks downstream as one batch, annotating those
@@ -205,19 +221,92 @@ func (p *logsProcessor) deliver(ctx context.Context, chunks []*propagate.Chunk) 
 	if p.sh.persist != nil {
 		stored = storedKeys(chunks)
 	}
+	p.gen++
+	countParts(chunks, p.gen)
+	var outRecs []plog.LogRecordSlice
 	var propagated int64
 	total := 0
 	for _, c := range chunks {
-		ld := c.Data.(plog.Logs)
-		if c.Reason == propagate.ReasonRequestID && c.XRequestID != "" {
-			propagated += annotateLogs(ld, c.XRequestID)
-		}
-		ld.ResourceLogs().MoveAndAppendTo(out.ResourceLogs())
 		total += c.Items
+		annotate := c.Reason == propagate.ReasonRequestID && c.XRequestID != ""
+		switch d := c.Data.(type) {
+		case plog.Logs: // restored from storage
+			if annotate {
+				propagated += annotateLogs(d, c.XRequestID)
+			}
+			d.ResourceLogs().MoveAndAppendTo(out.ResourceLogs())
+		case *heldPart:
+			hb := d.b
+			if annotate {
+				for _, r := range d.refs {
+					hb.lscopes[r.scope].LogRecords().At(int(r.idx)).Attributes().PutStr(dynamo.XRequestID, c.XRequestID)
+				}
+				propagated += int64(len(d.refs))
+			}
+			if hb.gone {
+				continue
+			}
+			if hb.whole() {
+				hb.logs.ResourceLogs().MoveAndAppendTo(out.ResourceLogs())
+				continue
+			}
+			hrls := hb.logs.ResourceLogs()
+			resSlot, scopeSlot := hb.taking(hrls.Len())
+			for _, r := range d.refs {
+				slot := scopeSlot[r.scope]
+				if slot == 0 {
+					ri := hb.scopeRes[r.scope]
+					if resSlot[ri] == 0 {
+						src := hrls.At(int(ri))
+						orl := out.ResourceLogs().AppendEmpty()
+						src.Resource().CopyTo(orl.Resource())
+						orl.SetSchemaUrl(src.SchemaUrl())
+						resSlot[ri] = int32(out.ResourceLogs().Len())
+					}
+					src := hb.lscopes[r.scope]
+					osl := out.ResourceLogs().At(int(resSlot[ri] - 1)).ScopeLogs().AppendEmpty()
+					src.Scope().CopyTo(osl.Scope())
+					osl.SetSchemaUrl(src.SchemaUrl())
+					outRecs = append(outRecs, osl.LogRecords())
+					slot = int32(len(outRecs))
+					scopeSlot[r.scope] = slot
+				}
+				hb.lscopes[r.scope].LogRecords().At(int(r.idx)).MoveTo(outRecs[slot-1].AppendEmpty())
+			}
+		}
 	}
 	err := send(ctx, func(ctx context.Context) error { return p.next.ConsumeLogs(ctx, out) })
 	p.released(ctx, chunks, propagated, total, err)
 	p.deleteStored(ctx, stored)
+}
+
+// partLogs copies a held part's records, under their resource and scope,
+// into a plog.Logs of their own (to persist them).
+func partLogs(part *heldPart) plog.Logs {
+	hb := part.b
+	ld := plog.NewLogs()
+	var rl plog.ResourceLogs
+	var recs plog.LogRecordSlice
+	lastRes, lastScope := int32(-1), int32(-1)
+	for _, r := range part.refs {
+		if r.scope != lastScope {
+			if ri := hb.scopeRes[r.scope]; ri != lastRes {
+				src := hb.logs.ResourceLogs().At(int(ri))
+				rl = ld.ResourceLogs().AppendEmpty()
+				src.Resource().CopyTo(rl.Resource())
+				rl.SetSchemaUrl(src.SchemaUrl())
+				lastRes = ri
+			}
+			src := hb.lscopes[r.scope]
+			sl := rl.ScopeLogs().AppendEmpty()
+			src.Scope().CopyTo(sl.Scope())
+			sl.SetSchemaUrl(src.SchemaUrl())
+			recs = sl.LogRecords()
+			lastScope = r.scope
+		}
+		hb.lscopes[r.scope].LogRecords().At(int(r.idx)).CopyTo(recs.AppendEmpty())
+	}
+	return ld
 }
 
 func annotateLogs(ld plog.Logs, xrid string) int64 {

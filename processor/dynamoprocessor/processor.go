@@ -9,6 +9,8 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -37,6 +39,7 @@ type base struct {
 	reasonOpt [propagate.ReasonShutdown + 1]metric.MeasurementOption
 
 	scratch sync.Pool // *batchScratch
+	gen     uint64    // deliveries so far (they do not overlap)
 
 	// marshal and unmarshal turn held data into bytes for
 	// propagation.storage and back (ptrace/plog protobuf).
@@ -116,13 +119,222 @@ const (
 type batchScratch struct {
 	learn []learned
 	flags []uint8
+
+	// What the batch would hold: its items, the traces they belong to and
+	// the scopes they are in, in batch order.
+	items    []holdItem
+	traces   []holdTrace
+	scopes   []holdScope
+	traceIdx map[pcommon.TraceID]int32
 }
 
 func (s *batchScratch) reset() {
 	s.learn = s.learn[:0]
 	s.flags = s.flags[:0]
+	s.items = s.items[:0]
+	clear(s.traces)
+	s.traces = s.traces[:0]
+	s.scopes = s.scopes[:0]
+	clear(s.traceIdx)
 }
 
+// holdItem is an item of the batch whose trace's request id is not known.
+type holdItem struct {
+	trace int32 // in batchScratch.traces
+	scope int32 // in batchScratch.scopes
+	idx   int32 // in its scope's items, in the incoming batch
+}
+
+// holdTrace is a trace with items to hold in the batch.
+type holdTrace struct {
+	tid   pcommon.TraceID
+	n     int32
+	off   int32            // where its refs start in heldBatch.refs
+	chunk *propagate.Chunk // nil: not held (no room): its items pass on now
+	part  *heldPart
+}
+
+// holdScope is a scope of the batch with items to hold.
+type holdScope struct {
+	rs, ss int32 // resource and scope index in the incoming batch
+	n      int32 // items held (their trace's chunk was)
+	first  int32 // its first item in batchScratch.items
+}
+
+// addHold notes an item (index k of scope ss of resource rs) of trace tid to
+// hold.
+func (s *batchScratch) addHold(tid pcommon.TraceID, rs, ss, k int) {
+	var t int32
+	if n := len(s.traces); n > 0 && s.traces[n-1].tid == tid {
+		t = int32(n - 1)
+	} else {
+		if s.traceIdx == nil {
+			s.traceIdx = map[pcommon.TraceID]int32{}
+		}
+		var ok bool
+		if t, ok = s.traceIdx[tid]; !ok {
+			t = int32(n)
+			s.traceIdx[tid] = t
+			s.traces = append(s.traces, holdTrace{tid: tid})
+		}
+	}
+	s.traces[t].n++
+	if n := len(s.scopes); n == 0 || s.scopes[n-1].rs != int32(rs) || s.scopes[n-1].ss != int32(ss) {
+		s.scopes = append(s.scopes, holdScope{rs: int32(rs), ss: int32(ss), first: int32(len(s.items))})
+	}
+	s.items = append(s.items, holdItem{trace: t, scope: int32(len(s.scopes) - 1), idx: int32(k)})
+}
+
+// holdAll gives every trace of the batch with items to hold a chunk, sized
+// for the items, and counts per scope the items held. It returns the
+// heldBatch the signal fills (nil when nothing is held), the items held and
+// the items that did not fit; the caller holds txn.
+func (s *batchScratch) holdAll(txn *propagate.Txn, o *propagate.Owner) (hb *heldBatch, held, overflow int64) {
+	parts := 0
+	for i := range s.traces {
+		t := &s.traces[i]
+		t.chunk = txn.HoldChunk(o, t.tid, nil, int(t.n))
+		if t.chunk == nil {
+			overflow += int64(t.n)
+			continue
+		}
+		t.off = int32(held)
+		held += int64(t.n)
+		parts++
+	}
+	if parts == 0 {
+		return nil, 0, overflow
+	}
+	hb = &heldBatch{refs: make([]heldRef, held), parts: make([]heldPart, parts), live: parts}
+	parts = 0
+	for i := range s.traces {
+		t := &s.traces[i]
+		if t.chunk == nil {
+			continue
+		}
+		p := &hb.parts[parts]
+		parts++
+		p.b = hb
+		p.refs = hb.refs[t.off : t.off : t.off+t.n]
+		t.chunk.Data = p
+		t.part = p
+	}
+	for _, it := range s.items {
+		if s.traces[it.trace].chunk != nil {
+			s.scopes[it.scope].n++
+		}
+	}
+	return hb, held, overflow
+}
+
+// place records where a held item (batchScratch.items[i]) now is: index idx
+// of scope cs of the heldBatch's container.
+func (s *batchScratch) place(i int, cs, idx int) {
+	p := s.traces[s.items[i].trace].part
+	p.refs = append(p.refs, heldRef{scope: int32(cs), idx: int32(idx)})
+}
+
+// scopeItems returns the range of items of scope si.
+func (s *batchScratch) scopeItems(si int) (first, end int) {
+	end = len(s.items)
+	if si+1 < len(s.scopes) {
+		end = int(s.scopes[si+1].first)
+	}
+	return int(s.scopes[si].first), end
+}
+
+// heldItem reports whether item i is held (its trace's chunk is).
+func (s *batchScratch) heldItem(i int) bool { return s.traces[s.items[i].trace].chunk != nil }
+
+// movedOut returns a RemoveIf predicate, called once per item of the scope
+// whose items are items[first:end] in order, that is true for the held ones.
+func (s *batchScratch) movedOut(first, end int) func() bool {
+	next, k := first, int32(0)
+	return func() bool {
+		for next < end && !s.heldItem(next) {
+			next++
+		}
+		rm := next < end && s.items[next].idx == k
+		if rm {
+			next++
+		}
+		k++
+		return rm
+	}
+}
+
+// heldBatch is what one incoming batch holds: one container (plog.Logs or
+// ptrace.Traces) with the held items of all its traces, each resource and
+// scope copied once, and one part (a chunk's Data) per trace saying which
+// of the container's items are the trace's.
+type heldBatch struct {
+	refs  []heldRef
+	parts []heldPart
+	// scopeRes is the container's resource index of each container scope.
+	scopeRes []int32
+	live     int  // parts not yet delivered
+	taken    bool // items of a part were moved out one by one
+	gone     bool // the container went downstream as it is
+
+	// Scratch of one delivery (deliveries of one owner do not overlap).
+	gen    uint64  // the delivery inCall and outIdx are of
+	inCall int     // parts in the delivery
+	outIdx []int32 // per container resource, then scope: 1 + its index in the delivery's output
+
+	logs    plog.Logs
+	lscopes []plog.ScopeLogs
+	traces  ptrace.Traces
+	tscopes []ptrace.ScopeSpans
+}
+
+// heldRef is one held item: index idx of container scope scope.
+type heldRef struct{ scope, idx int32 }
+
+// heldPart is one trace's items of a heldBatch, the Data of its chunk.
+type heldPart struct {
+	b    *heldBatch
+	refs []heldRef
+}
+
+// countParts stamps the heldBatches of the chunks about to be delivered
+// (delivery gen) with the number of their parts among them.
+func countParts(chunks []*propagate.Chunk, gen uint64) {
+	for _, c := range chunks {
+		if p, ok := c.Data.(*heldPart); ok {
+			p.b.stamp(gen)
+			p.b.inCall++
+		}
+	}
+}
+
+func (hb *heldBatch) stamp(gen uint64) {
+	if hb.gen != gen {
+		hb.gen, hb.inCall = gen, 0
+		clear(hb.outIdx)
+	}
+}
+
+// whole reports whether every part of hb not yet delivered is in this
+// delivery and none was taken out before: the container then goes as it
+// is. It is true once per delivery.
+func (hb *heldBatch) whole() bool {
+	if hb.taken || hb.gone || hb.inCall != hb.live {
+		return false
+	}
+	hb.live, hb.inCall, hb.gone = 0, 0, true
+	return true
+}
+
+// taking marks that one part's items are taken out one by one and returns
+// the output slots of the container's resources (nres of them) and scopes.
+func (hb *heldBatch) taking(nres int) (res, scopes []int32) {
+	hb.taken = true
+	hb.live--
+	if hb.outIdx == nil {
+		hb.outIdx = make([]int32, nres+len(hb.scopeRes))
+	}
+	return hb.outIdx[:nres], hb.outIdx[nres:]
+}
 func (s *batchScratch) addLearned(l learned) {
 	if n := len(s.learn); n > 0 && s.learn[n-1] == l {
 		return

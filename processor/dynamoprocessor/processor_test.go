@@ -702,3 +702,251 @@ func TestTwoTracesPipelinesShareKnowledge(t *testing.T) {
 	assert.Equal(t, xrid, attr(allSpans(a)[0].Attributes(), "x_request_id"))
 	assert.Equal(t, 1, b.SpanCount())
 }
+
+// mixedItem is one item of a mixed batch: its resource and scope, its trace
+// (0: none) and an id to recognise it by.
+type mixedItem struct {
+	service, scope string
+	trace          byte
+	id             string
+}
+
+// mixedItems interleaves, over two resources of two scopes each, items of
+// traces 1, 2 and 3 (held), 4 (known) and none.
+func mixedItems() []mixedItem {
+	var items []mixedItem
+	n := 0
+	for _, svc := range []string{"svc-a", "svc-b"} {
+		for _, scope := range []string{"scope-1", "scope-2"} {
+			for _, trace := range []byte{1, 2, 0, 3, 1, 4, 2, 2, 3} {
+				if svc == "svc-b" && scope == "scope-1" && trace == 3 {
+					continue // a scope without trace 3
+				}
+				items = append(items, mixedItem{service: svc, scope: scope, trace: trace, id: fmt.Sprintf("item-%d", n)})
+				n++
+			}
+		}
+	}
+	// A scope whose items are all of one held trace.
+	items = append(items, mixedItem{service: "svc-b", scope: "scope-3", trace: 3, id: "item-all-3"})
+	return items
+}
+
+func mixedLogs(items []mixedItem) plog.Logs {
+	ld := plog.NewLogs()
+	var rl plog.ResourceLogs
+	var sl plog.ScopeLogs
+	for i, it := range items {
+		if i == 0 || it.service != items[i-1].service {
+			rl = ld.ResourceLogs().AppendEmpty()
+			rl.Resource().Attributes().PutStr("service.name", it.service)
+			rl.SetSchemaUrl("https://schema/" + it.service)
+		}
+		if i == 0 || it.scope != items[i-1].scope || it.service != items[i-1].service {
+			sl = rl.ScopeLogs().AppendEmpty()
+			sl.Scope().SetName(it.scope)
+			sl.SetSchemaUrl("https://schema/" + it.scope)
+		}
+		lr := sl.LogRecords().AppendEmpty()
+		lr.Body().SetStr(it.id)
+		if it.trace != 0 {
+			lr.SetTraceID(traceID(it.trace))
+		}
+	}
+	return ld
+}
+
+func mixedTraces(items []mixedItem) ptrace.Traces {
+	td := ptrace.NewTraces()
+	var rs ptrace.ResourceSpans
+	var ss ptrace.ScopeSpans
+	for i, it := range items {
+		if i == 0 || it.service != items[i-1].service {
+			rs = td.ResourceSpans().AppendEmpty()
+			rs.Resource().Attributes().PutStr("service.name", it.service)
+			rs.SetSchemaUrl("https://schema/" + it.service)
+		}
+		if i == 0 || it.scope != items[i-1].scope || it.service != items[i-1].service {
+			ss = rs.ScopeSpans().AppendEmpty()
+			ss.Scope().SetName(it.scope)
+			ss.SetSchemaUrl("https://schema/" + it.scope)
+		}
+		s := ss.Spans().AppendEmpty()
+		s.SetName("handle_payload")
+		s.Attributes().PutStr("test.id", it.id)
+		if it.trace != 0 {
+			s.SetTraceID(traceID(it.trace))
+		}
+		s.SetSpanID(spanID(byte(100 + i)))
+		s.SetParentSpanID(spanID(1))
+	}
+	return td
+}
+
+// seenItem is an item as it came out: where and with which x_request_id.
+type seenItem struct {
+	service, scope, xrid string
+	schemas              string
+}
+
+func seenLogs(t *testing.T, sink *consumertest.LogsSink) map[string]seenItem {
+	seen := map[string]seenItem{}
+	for _, ld := range sink.AllLogs() {
+		for i := 0; i < ld.ResourceLogs().Len(); i++ {
+			rl := ld.ResourceLogs().At(i)
+			for j := 0; j < rl.ScopeLogs().Len(); j++ {
+				sl := rl.ScopeLogs().At(j)
+				for k := 0; k < sl.LogRecords().Len(); k++ {
+					lr := sl.LogRecords().At(k)
+					id := lr.Body().Str()
+					_, dup := seen[id]
+					require.False(t, dup, "%s delivered twice", id)
+					x, _ := attr(lr.Attributes(), "x_request_id").(string)
+					seen[id] = seenItem{
+						service: attr(rl.Resource().Attributes(), "service.name").(string), scope: sl.Scope().Name(), xrid: x,
+						schemas: rl.SchemaUrl() + " " + sl.SchemaUrl(),
+					}
+				}
+			}
+		}
+	}
+	return seen
+}
+
+func seenSpans(t *testing.T, sink *consumertest.TracesSink) map[string]seenItem {
+	seen := map[string]seenItem{}
+	for _, td := range sink.AllTraces() {
+		for i := 0; i < td.ResourceSpans().Len(); i++ {
+			rs := td.ResourceSpans().At(i)
+			for j := 0; j < rs.ScopeSpans().Len(); j++ {
+				ss := rs.ScopeSpans().At(j)
+				for k := 0; k < ss.Spans().Len(); k++ {
+					s := ss.Spans().At(k)
+					id, _ := attr(s.Attributes(), "test.id").(string)
+					if id == "" {
+						continue // a root sent to release a trace
+					}
+					_, dup := seen[id]
+					require.False(t, dup, "%s delivered twice", id)
+					x, _ := attr(s.Attributes(), "x_request_id").(string)
+					seen[id] = seenItem{
+						service: attr(rs.Resource().Attributes(), "service.name").(string), scope: ss.Scope().Name(), xrid: x,
+						schemas: rs.SchemaUrl() + " " + ss.SchemaUrl(),
+					}
+				}
+			}
+		}
+	}
+	return seen
+}
+
+// checkSeen asserts that exactly the items of the given traces came out,
+// each once, under its own resource and scope, with its trace's id.
+func checkSeen(t *testing.T, items []mixedItem, seen map[string]seenItem, xrids map[byte]string) {
+	t.Helper()
+	want := 0
+	for _, it := range items {
+		x, out := xrids[it.trace]
+		got, ok := seen[it.id]
+		if !out {
+			assert.False(t, ok, "%s (trace %d) came out", it.id, it.trace)
+			continue
+		}
+		want++
+		if assert.True(t, ok, "%s (trace %d) did not come out", it.id, it.trace) {
+			assert.Equal(t, seenItem{service: it.service, scope: it.scope, xrid: x,
+				schemas: "https://schema/" + it.service + " https://schema/" + it.scope}, got, it.id)
+		}
+	}
+	assert.Len(t, seen, want)
+}
+
+func rootWithID(trace byte, id string) spanSpec {
+	root := frontendRoot(trace)
+	root.attrs = map[string]any{"x_request_id": id}
+	if id == "" {
+		root.attrs = map[string]any{"method": "POST"}
+	}
+	return root
+}
+
+// A batch holding several traces across resources and scopes gives each
+// trace's items back when that trace is released, in any order and any
+// grouping, under their own resource and scope.
+func TestHeldBatchReleasedTraceByTrace(t *testing.T) {
+	items := mixedItems()
+	for _, signal := range []string{"logs", "traces"} {
+		t.Run(signal, func(t *testing.T) {
+			h := newHarness(t, func(c *Config) { c.Propagation.Wait = time.Minute }, nil, nil)
+			ctx := context.Background()
+			seen := func() map[string]seenItem {
+				if signal == "logs" {
+					return seenLogs(t, h.ls)
+				}
+				return seenSpans(t, h.ts)
+			}
+			count := func() int { return len(seen()) }
+			require.NoError(t, h.tp.ConsumeTraces(ctx, traces(t, rootWithID(4, "rid-4"))))
+			if signal == "logs" {
+				require.NoError(t, h.lp.ConsumeLogs(ctx, mixedLogs(items)))
+			} else {
+				require.NoError(t, h.tp.ConsumeTraces(ctx, mixedTraces(items)))
+			}
+			// Items without a trace id and those of a known trace pass at once.
+			xrids := map[byte]string{0: "", 4: "rid-4"}
+			checkSeen(t, items, seen(), xrids)
+
+			// Trace 2 alone, then traces 1 (no id) and 3 in one release.
+			require.NoError(t, h.tp.ConsumeTraces(ctx, traces(t, rootWithID(2, "rid-2"))))
+			xrids[2] = "rid-2"
+			want := 0
+			for _, it := range items {
+				if _, ok := xrids[it.trace]; ok {
+					want++
+				}
+			}
+			waitCount(t, "items delivered", want, count)
+			checkSeen(t, items, seen(), xrids)
+
+			require.NoError(t, h.tp.ConsumeTraces(ctx, traces(t, rootWithID(1, ""), rootWithID(3, "rid-3"))))
+			xrids[1], xrids[3] = "", "rid-3"
+			waitCount(t, "items delivered", len(items), count)
+			checkSeen(t, items, seen(), xrids)
+			assert.Zero(t, h.metric(t, "otelcol_processor_dynamo_held_items"))
+		})
+	}
+}
+
+// Traces of one batch that do not all fit: those that do are held, the
+// others go on unchanged with their resource and scope, at once (bigger than
+// the bound) or released to make room for the batch's next trace.
+func TestHeldBatchPartlyOverflows(t *testing.T) {
+	items := mixedItems()
+	per := map[byte]int{}
+	for _, it := range items {
+		per[it.trace]++
+	}
+	require.Less(t, per[3], per[1])
+	require.Less(t, per[1], per[2])
+	for _, bound := range []int{per[3], per[2]} {
+		t.Run(fmt.Sprint(bound), func(t *testing.T) {
+			h := newHarness(t, func(c *Config) {
+				c.Propagation.Wait = time.Minute
+				c.Propagation.MaxHeldItems = bound
+			}, nil, nil)
+			ctx := context.Background()
+			require.NoError(t, h.tp.ConsumeTraces(ctx, traces(t, rootWithID(4, "rid-4"))))
+			require.NoError(t, h.lp.ConsumeLogs(ctx, mixedLogs(items)))
+			// Traces 1, 2 and 3 are held in turn, each pushing out the one
+			// before (or not fitting at all): 3 stays.
+			waitCount(t, "records delivered", len(items)-per[3], func() int { return len(seenLogs(t, h.ls)) })
+			checkSeen(t, items, seenLogs(t, h.ls), map[byte]string{0: "", 1: "", 2: "", 4: "rid-4"})
+			assert.Equal(t, int64(per[1]+per[2]), h.metric(t, "otelcol_processor_dynamo_held_released", attribute.String("reason", "overflow")))
+			waitCount(t, "held gauge", per[3], func() int { return int(h.metric(t, "otelcol_processor_dynamo_held_items")) })
+
+			require.NoError(t, h.tp.ConsumeTraces(ctx, traces(t, rootWithID(3, "rid-3"))))
+			waitCount(t, "records delivered", len(items), func() int { return len(seenLogs(t, h.ls)) })
+			checkSeen(t, items, seenLogs(t, h.ls), map[byte]string{0: "", 1: "", 2: "", 3: "rid-3", 4: "rid-4"})
+		})
+	}
+}

@@ -5,7 +5,6 @@ import (
 
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processorhelper"
@@ -27,7 +26,11 @@ func newTracesProcessor(set processor.Settings, cfg *Config, next consumer.Trace
 	}
 	p := &tracesProcessor{base: b, next: next}
 	b.marshal = func(data any) ([]byte, error) {
-		return (&ptrace.ProtoMarshaler{}).MarshalTraces(data.(ptrace.Traces))
+		td, ok := data.(ptrace.Traces)
+		if !ok {
+			td = partTraces(data.(*heldPart))
+		}
+		return (&ptrace.ProtoMarshaler{}).MarshalTraces(td)
 	}
 	b.unmarshal = func(buf []byte) (any, int, error) {
 		td, err := (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces(buf)
@@ -106,19 +109,7 @@ func (p *tracesProcessor) process(ctx context.Context, td ptrace.Traces) (ptrace
 	return td, nil
 }
 
-// heldTraces collects the spans of one trace being held from this batch.
-type heldTraces struct {
-	td     ptrace.Traces
-	rsIdx  int
-	ssIdx  int
-	curRS  ptrace.ResourceSpans
-	spans  ptrace.SpanSlice
-	nItems int
-}
-
 func (p *tracesProcessor) propagate(ctx context.Context, td ptrace.Traces, sc *batchScratch, lookups int, st *normalize.Stats) (moved bool) {
-	var holds map[pcommon.TraceID]*heldTraces
-	var order []pcommon.TraceID
 	var propagated int64
 	txn := p.sh.store.Begin()
 	learnAll(&txn, sc.learn)
@@ -127,73 +118,47 @@ func (p *tracesProcessor) propagate(ctx context.Context, td ptrace.Traces, sc *b
 		idx := 0
 		rss := td.ResourceSpans()
 		for i := 0; i < rss.Len(); i++ {
-			rs := rss.At(i)
-			sss := rs.ScopeSpans()
+			sss := rss.At(i).ScopeSpans()
 			for j := 0; j < sss.Len(); j++ {
-				ss := sss.At(j)
-				ss.Spans().RemoveIf(func(span ptrace.Span) bool {
+				spans := sss.At(j).Spans()
+				for k := 0; k < spans.Len(); k++ {
 					f := sc.flags[idx]
 					idx++
 					if f&flagLookup == 0 {
-						return false
+						continue
 					}
+					span := spans.At(k)
 					tid := span.TraceID()
-					xrid, state := cache.lookup(&txn, tid)
-					switch state {
+					switch xrid, state := cache.lookup(&txn, tid); state {
 					case propagate.Known:
 						span.Attributes().PutStr(dynamo.XRequestID, xrid)
 						propagated++
 						if f&flagChanged == 0 {
 							st.Changed++
 						}
-						return false
-					case propagate.None:
-						return false
+					case propagate.Unknown:
+						sc.addHold(tid, i, j, k)
 					}
-					if holds == nil {
-						holds = map[pcommon.TraceID]*heldTraces{}
-					}
-					h := holds[tid]
-					if h == nil {
-						h = &heldTraces{td: ptrace.NewTraces(), rsIdx: -1}
-						holds[tid] = h
-						order = append(order, tid)
-					}
-					if h.rsIdx != i {
-						h.curRS = h.td.ResourceSpans().AppendEmpty()
-						rs.Resource().CopyTo(h.curRS.Resource())
-						h.curRS.SetSchemaUrl(rs.SchemaUrl())
-						h.rsIdx, h.ssIdx = i, -1
-					}
-					if h.ssIdx != j {
-						ns := h.curRS.ScopeSpans().AppendEmpty()
-						ss.Scope().CopyTo(ns.Scope())
-						ns.SetSchemaUrl(ss.SchemaUrl())
-						h.spans = ns.Spans()
-						h.ssIdx = j
-					}
-					span.MoveTo(h.spans.AppendEmpty())
-					h.nItems++
-					return true
-				})
+				}
 			}
 		}
 	}
+	var hb *heldBatch
 	var held, overflow int64
 	var write *batchWrite
 	var writes []pendingWrite
-	for _, tid := range order {
-		h := holds[tid]
-		if c := txn.HoldChunk(p.owner, tid, h.td, h.nItems); c != nil {
-			held += int64(h.nItems)
-			if p.sh.persist != nil {
-				p.prepareWrite(&write, &writes, c, txn.Now())
+	if len(sc.items) > 0 {
+		hb, held, overflow = sc.holdAll(&txn, p.owner)
+	}
+	if hb != nil {
+		holdTraces(td, sc, hb)
+		if p.sh.persist != nil {
+			for i := range sc.traces {
+				if c := sc.traces[i].chunk; c != nil {
+					p.prepareWrite(&write, &writes, c, txn.Now())
+				}
 			}
-			continue
 		}
-		// No room (or shutting down): on they go, unchanged.
-		h.td.ResourceSpans().MoveAndAppendTo(td.ResourceSpans())
-		overflow += int64(h.nItems)
 	}
 	txn.End()
 	if write != nil {
@@ -204,7 +169,57 @@ func (p *tracesProcessor) propagate(ctx context.Context, td ptrace.Traces, sc *b
 		p.sh.tel.ProcessorDynamoRequestIdsPropagated.Add(ctx, propagated, p.sigOpt)
 	}
 	p.heldOnArrival(ctx, held, overflow)
-	return len(order) > 0
+	return hb != nil
+}
+
+// holdTraces moves the spans of td whose trace's chunk holds them into hb's
+// container, under a copy of their resource and scope: a scope whose
+// spans are all held gives its spans as they are, others one by one.
+func holdTraces(td ptrace.Traces, sc *batchScratch, hb *heldBatch) {
+	hb.traces = ptrace.NewTraces()
+	hrss := hb.traces.ResourceSpans()
+	rss := td.ResourceSpans()
+	var hrs ptrace.ResourceSpans
+	lastRes := int32(-1)
+	for si := range sc.scopes {
+		hs := sc.scopes[si]
+		if hs.n == 0 {
+			continue
+		}
+		rs := rss.At(int(hs.rs))
+		if hs.rs != lastRes {
+			hrs = hrss.AppendEmpty()
+			rs.Resource().CopyTo(hrs.Resource())
+			hrs.SetSchemaUrl(rs.SchemaUrl())
+			lastRes = hs.rs
+		}
+		ss := rs.ScopeSpans().At(int(hs.ss))
+		hss := hrs.ScopeSpans().AppendEmpty()
+		ss.Scope().CopyTo(hss.Scope())
+		hss.SetSchemaUrl(ss.SchemaUrl())
+		cs := len(hb.tscopes)
+		hb.tscopes = append(hb.tscopes, hss)
+		hb.scopeRes = append(hb.scopeRes, int32(hrss.Len()-1))
+		first, end := sc.scopeItems(si)
+		spans := ss.Spans()
+		if int(hs.n) == spans.Len() {
+			spans.MoveAndAppendTo(hss.Spans())
+			for i := first; i < end; i++ {
+				sc.place(i, cs, int(sc.items[i].idx))
+			}
+			continue
+		}
+		spn := hss.Spans()
+		spn.EnsureCapacity(int(hs.n))
+		for i := first; i < end; i++ {
+			if sc.heldItem(i) {
+				sc.place(i, cs, spn.Len())
+				spans.At(int(sc.items[i].idx)).MoveTo(spn.AppendEmpty())
+			}
+		}
+		rm := sc.movedOut(first, end)
+		spans.RemoveIf(func(ptrace.Span) bool { return rm() })
+	}
 }
 
 // deliver sends released chunks downstream as one batch, annotating those
@@ -215,19 +230,92 @@ func (p *tracesProcessor) deliver(ctx context.Context, chunks []*propagate.Chunk
 	if p.sh.persist != nil {
 		stored = storedKeys(chunks)
 	}
+	p.gen++
+	countParts(chunks, p.gen)
+	var outSpans []ptrace.SpanSlice
 	var propagated int64
 	total := 0
 	for _, c := range chunks {
-		td := c.Data.(ptrace.Traces)
-		if c.Reason == propagate.ReasonRequestID && c.XRequestID != "" {
-			propagated += annotateTraces(td, c.XRequestID)
-		}
-		td.ResourceSpans().MoveAndAppendTo(out.ResourceSpans())
 		total += c.Items
+		annotate := c.Reason == propagate.ReasonRequestID && c.XRequestID != ""
+		switch d := c.Data.(type) {
+		case ptrace.Traces: // restored from storage
+			if annotate {
+				propagated += annotateTraces(d, c.XRequestID)
+			}
+			d.ResourceSpans().MoveAndAppendTo(out.ResourceSpans())
+		case *heldPart:
+			hb := d.b
+			if annotate {
+				for _, r := range d.refs {
+					hb.tscopes[r.scope].Spans().At(int(r.idx)).Attributes().PutStr(dynamo.XRequestID, c.XRequestID)
+				}
+				propagated += int64(len(d.refs))
+			}
+			if hb.gone {
+				continue
+			}
+			if hb.whole() {
+				hb.traces.ResourceSpans().MoveAndAppendTo(out.ResourceSpans())
+				continue
+			}
+			hrss := hb.traces.ResourceSpans()
+			resSlot, scopeSlot := hb.taking(hrss.Len())
+			for _, r := range d.refs {
+				slot := scopeSlot[r.scope]
+				if slot == 0 {
+					ri := hb.scopeRes[r.scope]
+					if resSlot[ri] == 0 {
+						src := hrss.At(int(ri))
+						ors := out.ResourceSpans().AppendEmpty()
+						src.Resource().CopyTo(ors.Resource())
+						ors.SetSchemaUrl(src.SchemaUrl())
+						resSlot[ri] = int32(out.ResourceSpans().Len())
+					}
+					src := hb.tscopes[r.scope]
+					oss := out.ResourceSpans().At(int(resSlot[ri] - 1)).ScopeSpans().AppendEmpty()
+					src.Scope().CopyTo(oss.Scope())
+					oss.SetSchemaUrl(src.SchemaUrl())
+					outSpans = append(outSpans, oss.Spans())
+					slot = int32(len(outSpans))
+					scopeSlot[r.scope] = slot
+				}
+				hb.tscopes[r.scope].Spans().At(int(r.idx)).MoveTo(outSpans[slot-1].AppendEmpty())
+			}
+		}
 	}
 	err := send(ctx, func(ctx context.Context) error { return p.next.ConsumeTraces(ctx, out) })
 	p.released(ctx, chunks, propagated, total, err)
 	p.deleteStored(ctx, stored)
+}
+
+// partTraces copies a held part's spans, under their resource and scope,
+// into a ptrace.Traces of their own (to persist them).
+func partTraces(part *heldPart) ptrace.Traces {
+	hb := part.b
+	td := ptrace.NewTraces()
+	var rs ptrace.ResourceSpans
+	var spn ptrace.SpanSlice
+	lastRes, lastScope := int32(-1), int32(-1)
+	for _, r := range part.refs {
+		if r.scope != lastScope {
+			if ri := hb.scopeRes[r.scope]; ri != lastRes {
+				src := hb.traces.ResourceSpans().At(int(ri))
+				rs = td.ResourceSpans().AppendEmpty()
+				src.Resource().CopyTo(rs.Resource())
+				rs.SetSchemaUrl(src.SchemaUrl())
+				lastRes = ri
+			}
+			src := hb.tscopes[r.scope]
+			ss := rs.ScopeSpans().AppendEmpty()
+			src.Scope().CopyTo(ss.Scope())
+			ss.SetSchemaUrl(src.SchemaUrl())
+			spn = ss.Spans()
+			lastScope = r.scope
+		}
+		hb.tscopes[r.scope].Spans().At(int(r.idx)).CopyTo(spn.AppendEmpty())
+	}
+	return td
 }
 
 func annotateTraces(td ptrace.Traces, xrid string) int64 {
