@@ -190,14 +190,16 @@ func (s *batchScratch) addHold(tid pcommon.TraceID, rs, ss, k int) {
 // heldBatch the signal fills (nil when nothing is held), the items held and
 // the items that did not fit; the caller holds txn.
 func (s *batchScratch) holdAll(txn *propagate.Txn, o *propagate.Owner) (hb *heldBatch, held, overflow int64) {
+	hb = &heldBatch{chunks: make([]propagate.Chunk, len(s.traces))}
 	parts := 0
 	for i := range s.traces {
 		t := &s.traces[i]
-		t.chunk = txn.HoldChunk(o, t.tid, nil, int(t.n))
-		if t.chunk == nil {
+		c := &hb.chunks[i]
+		if !txn.HoldIn(c, o, t.tid, nil, int(t.n)) {
 			overflow += int64(t.n)
 			continue
 		}
+		t.chunk = c
 		t.off = int32(held)
 		held += int64(t.n)
 		parts++
@@ -205,7 +207,9 @@ func (s *batchScratch) holdAll(txn *propagate.Txn, o *propagate.Owner) (hb *held
 	if parts == 0 {
 		return nil, 0, overflow
 	}
-	hb = &heldBatch{refs: make([]heldRef, held), parts: make([]heldPart, parts), live: parts}
+	hb.refs = make([]heldRef, held)
+	hb.parts = make([]heldPart, parts)
+	hb.live = parts
 	parts = 0
 	for i := range s.traces {
 		t := &s.traces[i]
@@ -268,8 +272,9 @@ func (s *batchScratch) movedOut(first, end int) func() bool {
 // scope copied once, and one part (a chunk's Data) per trace saying which
 // of the container's items are the trace's.
 type heldBatch struct {
-	refs  []heldRef
-	parts []heldPart
+	chunks []propagate.Chunk // one per trace of the batch, held or not
+	refs   []heldRef
+	parts  []heldPart
 	// scopeRes is the container's resource index of each container scope.
 	scopeRes []int32
 	live     int  // parts not yet delivered

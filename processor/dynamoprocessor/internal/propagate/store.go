@@ -22,7 +22,6 @@
 package propagate // import "github.com/otelcol-dynamo/otelcol-dynamo/processor/dynamoprocessor/internal/propagate"
 
 import (
-	"container/list"
 	"context"
 	"sync"
 	"time"
@@ -107,7 +106,10 @@ type Chunk struct {
 
 	owner    *Owner
 	deadline time.Time
-	elem     *list.Element
+	// prev and next link the pending chunks, oldest first (Store.fifo);
+	// tnext the pending chunks of the same trace (Store.pending).
+	prev, next *Chunk
+	tnext      *Chunk
 }
 
 // DeliverFunc receives released chunks of one owner, oldest first. It runs on
@@ -127,7 +129,8 @@ type idEntry struct {
 	xrid  string
 	none  bool
 	added time.Time
-	elem  *list.Element
+	// prev and next link the entries, oldest first (Store.idOrder).
+	prev, next *idEntry
 }
 
 // Store is the shared knowledge of one dynamo processor: every pipeline the
@@ -138,9 +141,9 @@ type Store struct {
 
 	mu      sync.Mutex
 	ids     map[pcommon.TraceID]*idEntry
-	idOrder list.List // *idEntry, oldest first
-	pending map[pcommon.TraceID][]*Chunk
-	fifo    list.List // *Chunk still pending, oldest first
+	idOrder idList
+	pending map[pcommon.TraceID]traceChunks
+	fifo    chunkList // still pending
 	ready   []*Chunk
 	held    int // items pending (not those ready and on their way out)
 
@@ -161,7 +164,7 @@ func New(cfg Config) *Store {
 		cfg:     cfg,
 		tick:    tick,
 		ids:     map[pcommon.TraceID]*idEntry{},
-		pending: map[pcommon.TraceID][]*Chunk{},
+		pending: map[pcommon.TraceID]traceChunks{},
 		wake:    make(chan struct{}, 1),
 		ctx:     ctx,
 		cancel:  cancel,
@@ -213,15 +216,14 @@ func (s *Store) Unregister(ctx context.Context, o *Owner) {
 	s.mu.Lock()
 	o.closed = true
 	var mine []*Chunk
-	for e := s.fifo.Front(); e != nil; {
-		next := e.Next()
-		c := e.Value.(*Chunk)
+	for c := s.fifo.head; c != nil; {
+		next := c.next
 		if c.owner == o {
 			s.removePending(c)
 			c.Reason = ReasonShutdown
 			mine = append(mine, c)
 		}
-		e = next
+		c = next
 	}
 	kept := s.ready[:0]
 	var readyMine []*Chunk
@@ -305,7 +307,8 @@ func (t *Txn) Learn(tid pcommon.TraceID, xrid string) {
 			return
 		}
 		e.xrid, e.added = xrid, t.now
-		s.idOrder.MoveToBack(e.elem)
+		s.idOrder.remove(e)
+		s.idOrder.pushBack(e)
 	}
 	t.releaseTrace(tid, ReasonRequestID, xrid)
 }
@@ -346,26 +349,46 @@ func (t *Txn) Hold(o *Owner, tid pcommon.TraceID, data any, items int) bool {
 // HoldChunk is Hold returning the held chunk (nil when not held), so that
 // the caller can set its Ext before End.
 func (t *Txn) HoldChunk(o *Owner, tid pcommon.TraceID, data any, items int) *Chunk {
-	s := t.s
-	if s.cfg.Wait <= 0 || o.closed || items > s.cfg.MaxHeldItems {
+	if !t.holdable(o, items) {
 		return nil
 	}
+	c := &Chunk{}
+	t.HoldIn(c, o, tid, data, items)
+	return c
+}
+
+// HoldIn is HoldChunk holding in c, a zero Chunk of the caller's (who may
+// allocate the chunks of a batch at once); it returns whether c is held.
+func (t *Txn) HoldIn(c *Chunk, o *Owner, tid pcommon.TraceID, data any, items int) bool {
+	if !t.holdable(o, items) {
+		return false
+	}
+	s := t.s
 	for s.held+items > s.cfg.MaxHeldItems {
-		front := s.fifo.Front()
-		if front == nil {
-			return nil
-		}
-		c := front.Value.(*Chunk)
-		s.removePending(c)
-		c.Reason = ReasonOverflow
-		s.ready = append(s.ready, c)
+		old := s.fifo.head
+		s.removePending(old)
+		old.Reason = ReasonOverflow
+		s.ready = append(s.ready, old)
 		t.woken = true
 	}
-	c := &Chunk{TraceID: tid, Data: data, Items: items, owner: o, deadline: t.now.Add(s.cfg.Wait)}
-	c.elem = s.fifo.PushBack(c)
-	s.pending[tid] = append(s.pending[tid], c)
+	*c = Chunk{TraceID: tid, Data: data, Items: items, owner: o, deadline: t.now.Add(s.cfg.Wait)}
+	s.fifo.pushBack(c)
+	tc := s.pending[tid]
+	if tc.tail == nil {
+		tc.head = c
+	} else {
+		tc.tail.tnext = c
+	}
+	tc.tail = c
+	s.pending[tid] = tc
 	s.held += items
-	return c
+	return true
+}
+
+// holdable says whether items of o can be held at all (making room if
+// need be).
+func (t *Txn) holdable(o *Owner, items int) bool {
+	return t.s.cfg.Wait > 0 && !o.closed && items <= t.s.cfg.MaxHeldItems
 }
 
 // Restore takes back a chunk an earlier run held (read from storage after a
@@ -405,51 +428,62 @@ func (t *Txn) expired(e *idEntry) bool {
 
 func (t *Txn) releaseTrace(tid pcommon.TraceID, reason Reason, xrid string) {
 	s := t.s
-	chunks, ok := s.pending[tid]
+	tc, ok := s.pending[tid]
 	if !ok {
 		return
 	}
 	delete(s.pending, tid)
-	for _, c := range chunks {
-		s.fifo.Remove(c.elem)
-		c.elem = nil
+	for c := tc.head; c != nil; {
+		next := c.tnext
+		c.tnext = nil
+		s.fifo.remove(c)
 		s.held -= c.Items
 		c.Reason, c.XRequestID = reason, xrid
 		s.ready = append(s.ready, c)
+		c = next
 	}
 	t.woken = true
 }
 
 func (s *Store) insertID(tid pcommon.TraceID, xrid string, none bool, now time.Time) {
 	for s.cfg.MaxTraces > 0 && len(s.ids) >= s.cfg.MaxTraces {
-		s.removeID(s.idOrder.Front().Value.(*idEntry))
+		s.removeID(s.idOrder.head)
 	}
 	e := &idEntry{tid: tid, xrid: xrid, none: none, added: now}
-	e.elem = s.idOrder.PushBack(e)
+	s.idOrder.pushBack(e)
 	s.ids[tid] = e
 }
 
 func (s *Store) removeID(e *idEntry) {
-	s.idOrder.Remove(e.elem)
+	s.idOrder.remove(e)
 	delete(s.ids, e.tid)
 }
 
 // removePending takes c out of the pending structures.
 func (s *Store) removePending(c *Chunk) {
-	s.fifo.Remove(c.elem)
-	c.elem = nil
+	s.fifo.remove(c)
 	s.held -= c.Items
-	chunks := s.pending[c.TraceID]
-	for i, x := range chunks {
-		if x == c {
-			chunks = append(chunks[:i], chunks[i+1:]...)
-			break
+	tc := s.pending[c.TraceID]
+	var prev *Chunk
+	for x := tc.head; x != nil; prev, x = x, x.tnext {
+		if x != c {
+			continue
 		}
+		if prev == nil {
+			tc.head = x.tnext
+		} else {
+			prev.tnext = x.tnext
+		}
+		if tc.tail == x {
+			tc.tail = prev
+		}
+		break
 	}
-	if len(chunks) == 0 {
+	c.tnext = nil
+	if tc.head == nil {
 		delete(s.pending, c.TraceID)
 	} else {
-		s.pending[c.TraceID] = chunks
+		s.pending[c.TraceID] = tc
 	}
 }
 
@@ -474,8 +508,7 @@ func (s *Store) run(stop, done chan struct{}) {
 func (s *Store) expire(now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for e := s.fifo.Front(); e != nil; e = s.fifo.Front() {
-		c := e.Value.(*Chunk)
+	for c := s.fifo.head; c != nil; c = s.fifo.head {
 		if c.deadline.After(now) {
 			break
 		}
@@ -484,8 +517,7 @@ func (s *Store) expire(now time.Time) {
 		s.ready = append(s.ready, c)
 	}
 	if s.cfg.TraceTTL > 0 {
-		for e := s.idOrder.Front(); e != nil; e = s.idOrder.Front() {
-			ie := e.Value.(*idEntry)
+		for ie := s.idOrder.head; ie != nil; ie = s.idOrder.head {
 			if now.Sub(ie.added) < s.cfg.TraceTTL {
 				break
 			}
@@ -524,4 +556,62 @@ func (s *Store) flush() {
 		g.o.deliver(s.ctx, g.chunks)
 		g.o.inflight.Done()
 	}
+}
+
+// traceChunks are the pending chunks of one trace, oldest first, linked by
+// Chunk.tnext.
+type traceChunks struct{ head, tail *Chunk }
+
+// chunkList is a list of chunks linked by Chunk.prev and Chunk.next.
+type chunkList struct{ head, tail *Chunk }
+
+func (l *chunkList) pushBack(c *Chunk) {
+	c.prev, c.next = l.tail, nil
+	if l.tail == nil {
+		l.head = c
+	} else {
+		l.tail.next = c
+	}
+	l.tail = c
+}
+
+func (l *chunkList) remove(c *Chunk) {
+	if c.prev == nil {
+		l.head = c.next
+	} else {
+		c.prev.next = c.next
+	}
+	if c.next == nil {
+		l.tail = c.prev
+	} else {
+		c.next.prev = c.prev
+	}
+	c.prev, c.next = nil, nil
+}
+
+// idList is a list of id entries linked by idEntry.prev and idEntry.next.
+type idList struct{ head, tail *idEntry }
+
+func (l *idList) pushBack(e *idEntry) {
+	e.prev, e.next = l.tail, nil
+	if l.tail == nil {
+		l.head = e
+	} else {
+		l.tail.next = e
+	}
+	l.tail = e
+}
+
+func (l *idList) remove(e *idEntry) {
+	if e.prev == nil {
+		l.head = e.next
+	} else {
+		e.prev.next = e.next
+	}
+	if e.next == nil {
+		l.tail = e.prev
+	} else {
+		e.next.prev = e.prev
+	}
+	e.prev, e.next = nil, nil
 }

@@ -315,3 +315,43 @@ func TestRestore(t *testing.T) {
 	txn.End()
 	assert.Equal(t, ReasonTimeout, ro.waitFor(t, 1)[0].Reason)
 }
+
+// A trace's chunks from several batches and owners: taking one out of the
+// middle (its owner unregisters) or the oldest (overflow) keeps the others,
+// which a later id releases in the order they were held.
+func TestChunksOfOneTrace(t *testing.T) {
+	s := New(Config{Wait: time.Hour, MaxHeldItems: 6, MaxTraces: 10})
+	r1, r2 := &recorder{}, &recorder{}
+	o1, o2 := s.Register(r1.deliver), s.Register(r2.deliver)
+	require.True(t, hold(s, o1, tid(1), "a", 1))
+	require.True(t, hold(s, o2, tid(1), "b", 1))
+	require.True(t, hold(s, o1, tid(1), "c", 1))
+	require.True(t, hold(s, o2, tid(1), "d", 1))
+	require.True(t, hold(s, o1, tid(2), "x", 1))
+	require.True(t, hold(s, o1, tid(1), "e", 1))
+	s.Unregister(context.Background(), o2)
+	var data []any
+	for _, c := range r2.got() {
+		data = append(data, c.Data)
+	}
+	assert.Equal(t, []any{"b", "d"}, data)
+	assert.Equal(t, 4, s.Held())
+
+	require.True(t, hold(s, o1, tid(3), "big", 4)) // evicts "a" and "c"
+	assert.Equal(t, 6, s.Held())
+	txn := s.Begin()
+	txn.Learn(tid(1), "r1")
+	txn.End()
+	assert.Equal(t, 5, s.Held())
+	s.Unregister(context.Background(), o1)
+	data = nil
+	reasons := []Reason{}
+	for _, c := range r1.got() {
+		data = append(data, c.Data)
+		reasons = append(reasons, c.Reason)
+	}
+	assert.Equal(t, []any{"a", "c", "e", "x", "big"}, data)
+	assert.Equal(t, []Reason{ReasonOverflow, ReasonOverflow, ReasonRequestID, ReasonShutdown, ReasonShutdown}, reasons)
+	assert.Zero(t, s.Held())
+	assert.Empty(t, s.pending)
+}
