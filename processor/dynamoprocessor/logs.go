@@ -26,11 +26,10 @@ func newLogsProcessor(set processor.Settings, cfg *Config, next consumer.Logs) (
 	}
 	p := &logsProcessor{base: b, next: next}
 	b.marshal = func(data any) ([]byte, error) {
-		ld, ok := data.(plog.Logs)
-		if !ok {
-			ld = partLogs(data.(*heldPart))
+		if part, ok := data.(*heldPart); ok {
+			return marshalLogsPart(part)
 		}
-		return (&plog.ProtoMarshaler{}).MarshalLogs(ld)
+		return (&plog.ProtoMarshaler{}).MarshalLogs(data.(plog.Logs))
 	}
 	b.unmarshal = func(buf []byte) (any, int, error) {
 		ld, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(buf)
@@ -228,25 +227,35 @@ func (p *logsProcessor) deliver(ctx context.Context, chunks []*propagate.Chunk) 
 	total := 0
 	for _, c := range chunks {
 		total += c.Items
-		annotate := c.Reason == propagate.ReasonRequestID && c.XRequestID != ""
+		if c.Reason != propagate.ReasonRequestID || c.XRequestID == "" {
+			continue
+		}
 		switch d := c.Data.(type) {
 		case plog.Logs: // restored from storage
-			if annotate {
-				propagated += annotateLogs(d, c.XRequestID)
+			propagated += annotateLogs(d, c.XRequestID)
+		case *heldPart:
+			for _, r := range d.refs {
+				d.b.lscopes[r.scope].LogRecords().At(int(r.idx)).Attributes().PutStr(dynamo.XRequestID, c.XRequestID)
 			}
+			propagated += int64(len(d.refs))
+		}
+	}
+	for _, c := range chunks {
+		switch d := c.Data.(type) {
+		case plog.Logs:
 			d.ResourceLogs().MoveAndAppendTo(out.ResourceLogs())
 		case *heldPart:
 			hb := d.b
-			if annotate {
-				for _, r := range d.refs {
-					hb.lscopes[r.scope].LogRecords().At(int(r.idx)).Attributes().PutStr(dynamo.XRequestID, c.XRequestID)
-				}
-				propagated += int64(len(d.refs))
-			}
 			if hb.gone {
 				continue
 			}
-			if hb.whole() {
+			if whole, taken := hb.whole(); whole {
+				if taken {
+					for _, sc := range hb.lscopes {
+						sc.LogRecords().RemoveIf(func(lr plog.LogRecord) bool { return lr.TraceID().IsEmpty() })
+					}
+					removeEmptyLogs(hb.logs)
+				}
 				hb.logs.ResourceLogs().MoveAndAppendTo(out.ResourceLogs())
 				continue
 			}
@@ -280,9 +289,11 @@ func (p *logsProcessor) deliver(ctx context.Context, chunks []*propagate.Chunk) 
 	p.deleteStored(ctx, stored)
 }
 
-// partLogs copies a held part's records, under their resource and scope,
-// into a plog.Logs of their own (to persist them).
-func partLogs(part *heldPart) plog.Logs {
+// marshalLogsPart marshals a held part's records, under their resource and
+// scope, as a plog.Logs of their own (to persist them). The records are
+// moved there for the time of the marshalling and back; deliveries of the
+// part's batch wait for the write.
+func marshalLogsPart(part *heldPart) ([]byte, error) {
 	hb := part.b
 	ld := plog.NewLogs()
 	var rl plog.ResourceLogs
@@ -304,9 +315,23 @@ func partLogs(part *heldPart) plog.Logs {
 			recs = sl.LogRecords()
 			lastScope = r.scope
 		}
-		hb.lscopes[r.scope].LogRecords().At(int(r.idx)).CopyTo(recs.AppendEmpty())
+		hb.lscopes[r.scope].LogRecords().At(int(r.idx)).MoveTo(recs.AppendEmpty())
 	}
-	return ld
+	buf, err := (&plog.ProtoMarshaler{}).MarshalLogs(ld)
+	i := 0
+	rls := ld.ResourceLogs()
+	for j := 0; j < rls.Len(); j++ {
+		sls := rls.At(j).ScopeLogs()
+		for k := 0; k < sls.Len(); k++ {
+			lrs := sls.At(k).LogRecords()
+			for m := 0; m < lrs.Len(); m++ {
+				r := part.refs[i]
+				i++
+				lrs.At(m).MoveTo(hb.lscopes[r.scope].LogRecords().At(int(r.idx)))
+			}
+		}
+	}
+	return buf, err
 }
 
 func annotateLogs(ld plog.Logs, xrid string) int64 {

@@ -283,7 +283,7 @@ type heldBatch struct {
 
 	// Scratch of one delivery (deliveries of one owner do not overlap).
 	gen    uint64  // the delivery inCall and outIdx are of
-	inCall int     // parts in the delivery
+	inCall int     // parts in the delivery not yet through
 	outIdx []int32 // per container resource, then scope: 1 + its index in the delivery's output
 
 	logs    plog.Logs
@@ -320,14 +320,15 @@ func (hb *heldBatch) stamp(gen uint64) {
 }
 
 // whole reports whether every part of hb not yet delivered is in this
-// delivery and none was taken out before: the container then goes as it
-// is. It is true once per delivery.
-func (hb *heldBatch) whole() bool {
-	if hb.taken || hb.gone || hb.inCall != hb.live {
-		return false
+// delivery: the container then goes as it is, once the items taken out
+// before (left empty, without a trace id) are removed when taken says so.
+// It is true once per delivery.
+func (hb *heldBatch) whole() (ok, taken bool) {
+	if hb.gone || hb.inCall != hb.live {
+		return false, false
 	}
 	hb.live, hb.inCall, hb.gone = 0, 0, true
-	return true
+	return true, hb.taken
 }
 
 // taking marks that one part's items are taken out one by one and returns
@@ -335,6 +336,7 @@ func (hb *heldBatch) whole() bool {
 func (hb *heldBatch) taking(nres int) (res, scopes []int32) {
 	hb.taken = true
 	hb.live--
+	hb.inCall--
 	if hb.outIdx == nil {
 		hb.outIdx = make([]int32, nres+len(hb.scopeRes))
 	}

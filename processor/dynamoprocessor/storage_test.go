@@ -423,3 +423,62 @@ func TestStorageConcurrentPipelines(t *testing.T) {
 	}
 	waitKeys(t, sp, 0)
 }
+
+// A batch holding several traces across resources and scopes: each trace's
+// items are persisted (under their own resource and scope) and survive a
+// crash; before the crash the held items themselves are left as they were.
+func TestStorageCrashRestoresAMixedBatch(t *testing.T) {
+	items := mixedItems()
+	for _, signal := range []string{"logs", "traces"} {
+		t.Run(signal, func(t *testing.T) {
+			dir := t.TempDir()
+			host, _ := startFileStorage(t, dir)
+			id := component.NewIDWithName(metadata.Type, t.Name())
+			sp := startStored(t, host, id, time.Minute)
+			ctx := context.Background()
+			require.NoError(t, sp.tp.ConsumeTraces(ctx, traces(t, rootWithID(4, "rid-4"))))
+			consume := func(sp *storedProcessors) {
+				if signal == "logs" {
+					require.NoError(t, sp.lp.ConsumeLogs(ctx, mixedLogs(items)))
+				} else {
+					require.NoError(t, sp.tp.ConsumeTraces(ctx, mixedTraces(items)))
+				}
+			}
+			seen := func(sp *storedProcessors) map[string]seenItem {
+				if signal == "logs" {
+					return seenLogs(t, sp.ls)
+				}
+				return seenSpans(t, sp.ts)
+			}
+			consume(sp)
+			require.Len(t, sp.keys(t), 3, "one entry per held trace")
+			// Released before the crash (the entry written, the items back
+			// in place): trace 2.
+			require.NoError(t, sp.tp.ConsumeTraces(ctx, traces(t, rootWithID(2, "rid-2"))))
+			xrids := map[byte]string{0: "", 2: "rid-2", 4: "rid-4"}
+			want := 0
+			for _, it := range items {
+				if _, ok := xrids[it.trace]; ok {
+					want++
+				}
+			}
+			waitCount(t, "items delivered", want, func() int { return len(seen(sp)) })
+			checkSeen(t, items, seen(sp), xrids)
+			waitKeys(t, sp, 2)
+			sp.crash(t)
+
+			again := startStored(t, host, id, time.Minute)
+			t.Cleanup(func() { again.shutdown(t) })
+			require.NoError(t, again.tp.ConsumeTraces(ctx, traces(t, rootWithID(1, "rid-1"), rootWithID(3, ""))))
+			var restored []mixedItem
+			for _, it := range items {
+				if it.trace == 1 || it.trace == 3 {
+					restored = append(restored, it)
+				}
+			}
+			waitCount(t, "items delivered", len(restored), func() int { return len(seen(again)) })
+			checkSeen(t, restored, seen(again), map[byte]string{1: "rid-1", 3: ""})
+			waitKeys(t, again, 0)
+		})
+	}
+}

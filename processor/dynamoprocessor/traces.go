@@ -26,11 +26,10 @@ func newTracesProcessor(set processor.Settings, cfg *Config, next consumer.Trace
 	}
 	p := &tracesProcessor{base: b, next: next}
 	b.marshal = func(data any) ([]byte, error) {
-		td, ok := data.(ptrace.Traces)
-		if !ok {
-			td = partTraces(data.(*heldPart))
+		if part, ok := data.(*heldPart); ok {
+			return marshalTracesPart(part)
 		}
-		return (&ptrace.ProtoMarshaler{}).MarshalTraces(td)
+		return (&ptrace.ProtoMarshaler{}).MarshalTraces(data.(ptrace.Traces))
 	}
 	b.unmarshal = func(buf []byte) (any, int, error) {
 		td, err := (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces(buf)
@@ -237,25 +236,35 @@ func (p *tracesProcessor) deliver(ctx context.Context, chunks []*propagate.Chunk
 	total := 0
 	for _, c := range chunks {
 		total += c.Items
-		annotate := c.Reason == propagate.ReasonRequestID && c.XRequestID != ""
+		if c.Reason != propagate.ReasonRequestID || c.XRequestID == "" {
+			continue
+		}
 		switch d := c.Data.(type) {
 		case ptrace.Traces: // restored from storage
-			if annotate {
-				propagated += annotateTraces(d, c.XRequestID)
+			propagated += annotateTraces(d, c.XRequestID)
+		case *heldPart:
+			for _, r := range d.refs {
+				d.b.tscopes[r.scope].Spans().At(int(r.idx)).Attributes().PutStr(dynamo.XRequestID, c.XRequestID)
 			}
+			propagated += int64(len(d.refs))
+		}
+	}
+	for _, c := range chunks {
+		switch d := c.Data.(type) {
+		case ptrace.Traces:
 			d.ResourceSpans().MoveAndAppendTo(out.ResourceSpans())
 		case *heldPart:
 			hb := d.b
-			if annotate {
-				for _, r := range d.refs {
-					hb.tscopes[r.scope].Spans().At(int(r.idx)).Attributes().PutStr(dynamo.XRequestID, c.XRequestID)
-				}
-				propagated += int64(len(d.refs))
-			}
 			if hb.gone {
 				continue
 			}
-			if hb.whole() {
+			if whole, taken := hb.whole(); whole {
+				if taken {
+					for _, sc := range hb.tscopes {
+						sc.Spans().RemoveIf(func(s ptrace.Span) bool { return s.TraceID().IsEmpty() })
+					}
+					removeEmptyTraces(hb.traces)
+				}
 				hb.traces.ResourceSpans().MoveAndAppendTo(out.ResourceSpans())
 				continue
 			}
@@ -289,13 +298,15 @@ func (p *tracesProcessor) deliver(ctx context.Context, chunks []*propagate.Chunk
 	p.deleteStored(ctx, stored)
 }
 
-// partTraces copies a held part's spans, under their resource and scope,
-// into a ptrace.Traces of their own (to persist them).
-func partTraces(part *heldPart) ptrace.Traces {
+// marshalTracesPart marshals a held part's spans, under their resource and
+// scope, as a ptrace.Traces of their own (to persist them). The spans are
+// moved there for the time of the marshalling and back; deliveries of the
+// part's batch wait for the write.
+func marshalTracesPart(part *heldPart) ([]byte, error) {
 	hb := part.b
 	td := ptrace.NewTraces()
 	var rs ptrace.ResourceSpans
-	var spn ptrace.SpanSlice
+	var spans ptrace.SpanSlice
 	lastRes, lastScope := int32(-1), int32(-1)
 	for _, r := range part.refs {
 		if r.scope != lastScope {
@@ -310,12 +321,26 @@ func partTraces(part *heldPart) ptrace.Traces {
 			ss := rs.ScopeSpans().AppendEmpty()
 			src.Scope().CopyTo(ss.Scope())
 			ss.SetSchemaUrl(src.SchemaUrl())
-			spn = ss.Spans()
+			spans = ss.Spans()
 			lastScope = r.scope
 		}
-		hb.tscopes[r.scope].Spans().At(int(r.idx)).CopyTo(spn.AppendEmpty())
+		hb.tscopes[r.scope].Spans().At(int(r.idx)).MoveTo(spans.AppendEmpty())
 	}
-	return td
+	buf, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(td)
+	i := 0
+	rss := td.ResourceSpans()
+	for j := 0; j < rss.Len(); j++ {
+		sss := rss.At(j).ScopeSpans()
+		for k := 0; k < sss.Len(); k++ {
+			ss := sss.At(k).Spans()
+			for m := 0; m < ss.Len(); m++ {
+				r := part.refs[i]
+				i++
+				ss.At(m).MoveTo(hb.tscopes[r.scope].Spans().At(int(r.idx)))
+			}
+		}
+	}
+	return buf, err
 }
 
 func annotateTraces(td ptrace.Traces, xrid string) int64 {
