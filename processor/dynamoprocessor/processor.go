@@ -102,6 +102,40 @@ func (b *base) shutdown(ctx context.Context) error {
 	return processors.shutdown(ctx, b.sh)
 }
 
+// hold ends a batch's propagation, begun with txn: it holds the items
+// noted in sc (build moves them into the heldBatch's container), writes them
+// to storage when configured, ends txn and records the self-telemetry. It
+// reports whether items were moved out of the batch.
+func (b *base) hold(ctx context.Context, txn *propagate.Txn, sc *batchScratch, propagated int64, build func(*heldBatch)) bool {
+	var hb *heldBatch
+	var held, overflow int64
+	var write *batchWrite
+	var writes []pendingWrite
+	if len(sc.items) > 0 {
+		hb, held, overflow = sc.holdAll(txn, b.owner)
+	}
+	if hb != nil {
+		build(hb)
+		if b.sh.persist != nil {
+			for i := range sc.traces {
+				if c := sc.traces[i].chunk; c != nil {
+					b.prepareWrite(&write, &writes, c, txn.Now())
+				}
+			}
+		}
+	}
+	txn.End()
+	if write != nil {
+		// Before the batch is acknowledged; the chunks' delivery waits for it.
+		b.writeHeld(ctx, write, writes)
+	}
+	if propagated > 0 {
+		b.sh.tel.ProcessorDynamoRequestIdsPropagated.Add(ctx, propagated, b.sigOpt)
+	}
+	b.heldOnArrival(ctx, held, overflow)
+	return hb != nil
+}
+
 // learned is one thing a batch taught about a trace.
 type learned struct {
 	tid  pcommon.TraceID

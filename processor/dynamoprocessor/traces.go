@@ -142,33 +142,7 @@ func (p *tracesProcessor) propagate(ctx context.Context, td ptrace.Traces, sc *b
 			}
 		}
 	}
-	var hb *heldBatch
-	var held, overflow int64
-	var write *batchWrite
-	var writes []pendingWrite
-	if len(sc.items) > 0 {
-		hb, held, overflow = sc.holdAll(&txn, p.owner)
-	}
-	if hb != nil {
-		holdTraces(td, sc, hb)
-		if p.sh.persist != nil {
-			for i := range sc.traces {
-				if c := sc.traces[i].chunk; c != nil {
-					p.prepareWrite(&write, &writes, c, txn.Now())
-				}
-			}
-		}
-	}
-	txn.End()
-	if write != nil {
-		// Before the batch is acknowledged; the chunks' delivery waits for it.
-		p.writeHeld(ctx, write, writes)
-	}
-	if propagated > 0 {
-		p.sh.tel.ProcessorDynamoRequestIdsPropagated.Add(ctx, propagated, p.sigOpt)
-	}
-	p.heldOnArrival(ctx, held, overflow)
-	return hb != nil
+	return p.hold(ctx, &txn, sc, propagated, func(hb *heldBatch) { holdTraces(td, sc, hb) })
 }
 
 // holdTraces moves the spans of td whose trace's chunk holds them into hb's
