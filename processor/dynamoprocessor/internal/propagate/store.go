@@ -10,7 +10,9 @@
 // the held buffer is full (oldest first), and unchanged when their owner shuts
 // down. Releases happen on the Store's own goroutine, driven by a ticker and
 // by a wake-up when something becomes ready, and are handed to the owner that
-// held them.
+// held them. Chunks released to make room wake it only once they add up to
+// 1/32 of MaxHeldItems: under overload they go out in fewer, larger batches,
+// within a tick at the latest.
 //
 // Held items live in the Store's memory. The processor may also persist them
 // (Chunk.Ext is its bookkeeping) and, after a crash, give them back with
@@ -133,6 +135,11 @@ type idEntry struct {
 	prev, next *idEntry
 }
 
+// overflowShare: chunks released to make room go out together once they
+// amount to 1/overflowShare of MaxHeldItems (or with the next release or
+// tick), rather than one delivery per batch that made room.
+const overflowShare = 32
+
 // Store is the shared knowledge of one dynamo processor: every pipeline the
 // processor is in uses the same Store.
 type Store struct {
@@ -146,6 +153,10 @@ type Store struct {
 	fifo    chunkList // still pending
 	ready   []*Chunk
 	held    int // items pending (not those ready and on their way out)
+	// overflowed is the items made ready to make room since the last
+	// flush; they wake the goroutine once there are overflowWake of them
+	// (or anything else is ready, or at the next tick).
+	overflowed, overflowWake int
 
 	wake   chan struct{}
 	stop   chan struct{}
@@ -166,8 +177,10 @@ func New(cfg Config) *Store {
 		ids:     map[pcommon.TraceID]*idEntry{},
 		pending: map[pcommon.TraceID]traceChunks{},
 		wake:    make(chan struct{}, 1),
-		ctx:     ctx,
-		cancel:  cancel,
+
+		overflowWake: max(1, cfg.MaxHeldItems/overflowShare),
+		ctx:          ctx,
+		cancel:       cancel,
 	}
 }
 
@@ -369,7 +382,10 @@ func (t *Txn) HoldIn(c *Chunk, o *Owner, tid pcommon.TraceID, data any, items in
 		s.removePending(old)
 		old.Reason = ReasonOverflow
 		s.ready = append(s.ready, old)
-		t.woken = true
+		s.overflowed += old.Items
+		if s.overflowed >= s.overflowWake {
+			t.woken = true
+		}
 	}
 	*c = Chunk{TraceID: tid, Data: data, Items: items, owner: o, deadline: t.now.Add(s.cfg.Wait)}
 	s.fifo.pushBack(c)
@@ -535,6 +551,7 @@ func (s *Store) flush() {
 	}
 	ready := s.ready
 	s.ready = nil
+	s.overflowed = 0
 	type group struct {
 		o      *Owner
 		chunks []*Chunk

@@ -355,3 +355,38 @@ func TestChunksOfOneTrace(t *testing.T) {
 	assert.Zero(t, s.Held())
 	assert.Empty(t, s.pending)
 }
+
+// Chunks released to make room wake the releasing goroutine only once they
+// add up to a share of the bound (or with another release); until then the
+// tick takes them.
+func TestOverflowWakesInGroups(t *testing.T) {
+	s := New(Config{Wait: time.Hour, MaxHeldItems: 4 * overflowShare, MaxTraces: 10})
+	o := s.Register((&recorder{}).deliver)
+	require.Equal(t, 4, s.overflowWake)
+	require.True(t, hold(s, o, tid(1), "a", 2))
+	require.True(t, hold(s, o, tid(2), "b", 2))
+	require.True(t, hold(s, o, tid(3), "fills", 4*overflowShare-4))
+	assert.Empty(t, s.wake)
+	require.True(t, hold(s, o, tid(4), "c", 2)) // a goes, 2 items
+	assert.Empty(t, s.wake, "2 items made ready: no wake-up yet")
+	assert.Len(t, s.ready, 1)
+	require.True(t, hold(s, o, tid(5), "d", 2)) // b goes, 4 items
+	assert.Len(t, s.wake, 1, "4 items made ready: wake-up")
+	<-s.wake
+
+	s.expire(time.Now()) // what a tick does before it flushes
+	s.flush()
+	assert.Zero(t, s.overflowed)
+	require.True(t, hold(s, o, tid(6), "e", 2)) // "fills" goes
+	assert.Len(t, s.wake, 1)
+	<-s.wake
+	s.flush()
+	require.True(t, hold(s, o, tid(7), "f", 4*overflowShare-5)) // c goes
+	assert.Empty(t, s.wake)
+	assert.Len(t, s.ready, 1)
+	txn := s.Begin()
+	txn.Learn(tid(5), "r5") // another release wakes, taking c along
+	txn.End()
+	assert.Len(t, s.wake, 1)
+	s.Unregister(context.Background(), o)
+}
