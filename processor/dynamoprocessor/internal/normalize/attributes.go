@@ -8,101 +8,236 @@ import (
 	"github.com/otelcol-dynamo/otelcol-dynamo/internal/dynamo"
 )
 
-// Keys of interest found in one attribute map, as bits.
+// Slots of the keys the rules read: scan keeps the value of each one it
+// finds, so that the rules read them without another look-up (each
+// pcommon.Map.Get is a linear search).
 const (
-	hasXRID uint32 = 1 << iota
-	hasAlias
-	hasDynamoRID
-	hasRID
-	hasMethod
-	hasURI
-	hasVersion
-	hasStatusCode
-	hasErrorType
-	hasOutcome
-	hasComponent
-	hasDisaggRole
-	hasTraceIDField
-	hasSpanIDField
-	hasSpanNameField
+	sXRID = iota
+	sDynamoRID
+	sRID
+	sMethod
+	sURI
+	sVersion
+	sStatusCode
+	sErrorType
+	sOutcome
+	sComponent
+	sDisaggRole
+	sTraceIDField
+	sSpanIDField
+	sSpanNameField
+	// The keys above are never request-id aliases nor numeric fields (see
+	// New); the keys below may be configured as numeric fields.
+	sContextID
+	sHTTPMethod
+	sURLPath
+	sNetVersion
+	sStatusDesc
+	numSlots
 )
 
-// scan makes one pass over attrs: it converts the numeric fields in place and
-// returns which keys of interest are present. It does not allocate.
-func (n *Normalizer) scan(attrs pcommon.Map, st *Stats) (mask uint32, changed bool) {
-	for k, v := range attrs.All() {
-		switch k {
-		case dynamo.XRequestID:
-			mask |= hasXRID
-			continue
-		case dynamo.DynamoRequestID:
-			mask |= hasDynamoRID
-			continue
-		case dynamo.RequestID:
-			mask |= hasRID
-			continue
-		case dynamo.MethodField:
-			mask |= hasMethod
-			continue
-		case dynamo.URIField:
-			mask |= hasURI
-			continue
-		case dynamo.VersionField:
-			mask |= hasVersion
-			continue
-		case dynamo.OtelStatusCodeField:
-			mask |= hasStatusCode
-			continue
-		case dynamo.ErrorTypeField:
-			mask |= hasErrorType
-			continue
-		case dynamo.OutcomeField:
-			mask |= hasOutcome
-			continue
-		case dynamo.ComponentField:
-			mask |= hasComponent
-			continue
-		case dynamo.DisaggRoleField:
-			mask |= hasDisaggRole
-			continue
-		case dynamo.TraceIDField:
-			mask |= hasTraceIDField
-			continue
-		case dynamo.SpanIDField:
-			mask |= hasSpanIDField
-			continue
-		case dynamo.SpanNameField:
-			mask |= hasSpanNameField
+// slotKeys are the keys of the slots.
+var slotKeys = [numSlots]string{
+	sXRID:          dynamo.XRequestID,
+	sDynamoRID:     dynamo.DynamoRequestID,
+	sRID:           dynamo.RequestID,
+	sMethod:        dynamo.MethodField,
+	sURI:           dynamo.URIField,
+	sVersion:       dynamo.VersionField,
+	sStatusCode:    dynamo.OtelStatusCodeField,
+	sErrorType:     dynamo.ErrorTypeField,
+	sOutcome:       dynamo.OutcomeField,
+	sComponent:     dynamo.ComponentField,
+	sDisaggRole:    dynamo.DisaggRoleField,
+	sTraceIDField:  dynamo.TraceIDField,
+	sSpanIDField:   dynamo.SpanIDField,
+	sSpanNameField: dynamo.SpanNameField,
+	sContextID:     dynamo.ContextID,
+	sHTTPMethod:    HTTPRequestMethodKey,
+	sURLPath:       URLPathKey,
+	sNetVersion:    NetworkProtocolVersionKey,
+	sStatusDesc:    dynamo.OtelStatusDescriptionField,
+}
+
+// slotOf returns the slot of key k, -1 if it has none.
+func slotOf(k string) int {
+	switch k {
+	case dynamo.XRequestID:
+		return sXRID
+	case dynamo.DynamoRequestID:
+		return sDynamoRID
+	case dynamo.RequestID:
+		return sRID
+	case dynamo.MethodField:
+		return sMethod
+	case dynamo.URIField:
+		return sURI
+	case dynamo.VersionField:
+		return sVersion
+	case dynamo.OtelStatusCodeField:
+		return sStatusCode
+	case dynamo.ErrorTypeField:
+		return sErrorType
+	case dynamo.OutcomeField:
+		return sOutcome
+	case dynamo.ComponentField:
+		return sComponent
+	case dynamo.DisaggRoleField:
+		return sDisaggRole
+	case dynamo.TraceIDField:
+		return sTraceIDField
+	case dynamo.SpanIDField:
+		return sSpanIDField
+	case dynamo.SpanNameField:
+		return sSpanNameField
+	case dynamo.ContextID:
+		return sContextID
+	case HTTPRequestMethodKey:
+		return sHTTPMethod
+	case URLPathKey:
+		return sURLPath
+	case NetworkProtocolVersionKey:
+		return sNetVersion
+	case dynamo.OtelStatusDescriptionField:
+		return sStatusDesc
+	}
+	return -1
+}
+
+// Keys of interest found in one attribute map, as bits: one per slot, and
+// one for any request-id alias.
+const (
+	hasXRID          uint32 = 1 << sXRID
+	hasDynamoRID     uint32 = 1 << sDynamoRID
+	hasRID           uint32 = 1 << sRID
+	hasMethod        uint32 = 1 << sMethod
+	hasURI           uint32 = 1 << sURI
+	hasVersion       uint32 = 1 << sVersion
+	hasStatusCode    uint32 = 1 << sStatusCode
+	hasErrorType     uint32 = 1 << sErrorType
+	hasOutcome       uint32 = 1 << sOutcome
+	hasComponent     uint32 = 1 << sComponent
+	hasDisaggRole    uint32 = 1 << sDisaggRole
+	hasTraceIDField  uint32 = 1 << sTraceIDField
+	hasSpanIDField   uint32 = 1 << sSpanIDField
+	hasSpanNameField uint32 = 1 << sSpanNameField
+	hasContextID     uint32 = 1 << sContextID
+	hasHTTPMethod    uint32 = 1 << sHTTPMethod
+	hasURLPath       uint32 = 1 << sURLPath
+	hasNetVersion    uint32 = 1 << sNetVersion
+	hasStatusDesc    uint32 = 1 << sStatusDesc
+	hasAlias         uint32 = 1 << 31
+)
+
+// maxAliases is the number of request-id aliases whose values scan keeps.
+const maxAliases = 8
+
+// found is what scan found in one attribute map: which keys of interest are
+// there and their values (the first occurrence of each, the one Get finds).
+// The values stay valid until an attribute is added or removed; the rules
+// that do so set stale, and fresh takes the values again.
+type found struct {
+	attrs   pcommon.Map
+	mask    uint32
+	aliases uint32 // bit i: n.aliases[i] is present (with fastAliases)
+	// byKey: the request-id rules look their keys up one by one, as they
+	// did before scan kept values: the aliases are not fastAliases, a key
+	// of interest is repeated, or an alias beyond maxAliases is present.
+	byKey bool
+	stale bool
+	v     [numSlots]pcommon.Value
+	av    [maxAliases]pcommon.Value
+}
+
+// fresh takes the values again if an attribute was added or removed since
+// they were taken.
+func (f *found) fresh(n *Normalizer) {
+	if f.stale {
+		n.refresh(f)
+	}
+}
+
+// candidate reports whether k may be a key of interest: a slot's key, a
+// request-id alias or (with Numeric) a numeric field. Most keys are ruled
+// out by their length and first byte alone.
+func (n *Normalizer) candidate(k string) bool {
+	if l := len(k); l > 0 && l < 64 {
+		return n.byFirst[k[0]]>>l&1 != 0
+	}
+	return n.oddKeys
+}
+
+// scan makes one pass over f.attrs: it converts the numeric fields in place
+// and records which keys of interest are present, with their values. It does
+// not allocate.
+func (n *Normalizer) scan(f *found, st *Stats) (changed bool) {
+	for k, v := range f.attrs.All() {
+		if !n.candidate(k) {
 			continue
 		}
-		if n.isAlias(k) {
-			mask |= hasAlias
+		if s := slotOf(k); s >= 0 {
+			bit := uint32(1) << s
+			if f.mask&bit != 0 {
+				f.byKey = true
+			} else {
+				f.mask |= bit
+				f.v[s] = v
+			}
+			if s < sContextID {
+				continue
+			}
+		}
+		if i := n.aliasIndex(k); i >= 0 {
+			f.mask |= hasAlias
+			if i >= maxAliases {
+				f.byKey = true
+				continue
+			}
+			bit := uint32(1) << i
+			if f.aliases&bit != 0 {
+				f.byKey = true
+			} else {
+				f.aliases |= bit
+				f.av[i] = v
+			}
 			continue
 		}
-		if n.s.Numeric && len(k) >= n.numMinL && len(k) <= n.numMaxL && n.numFirst[k[0]] {
+		if n.s.Numeric && k != "" {
 			if kind, ok := n.numeric[k]; ok && n.convertNumber(v, kind, st) {
 				changed = true
 			}
 		}
 	}
-	return mask, changed
+	if !n.fastAliases {
+		f.byKey = true
+	}
+	return changed
 }
 
-func (n *Normalizer) isAlias(k string) bool {
-	if len(k) < 12 { // shortest alias: "x-request-id"
-		for _, a := range n.s.ExtraXRequestIDAliases {
-			if k == a {
-				return true
-			}
+// refresh takes the values of the slots again, after attributes were added
+// or removed.
+func (n *Normalizer) refresh(f *found) {
+	f.mask &= hasAlias
+	for k, v := range f.attrs.All() {
+		if !n.candidate(k) {
+			continue
 		}
-		return false
+		if s := slotOf(k); s >= 0 && f.mask&(1<<s) == 0 {
+			f.mask |= 1 << s
+			f.v[s] = v
+		}
 	}
-	for _, a := range n.aliases {
+	f.stale = false
+}
+
+// aliasIndex returns the index of k in n.aliases, -1 if k is not an alias.
+func (n *Normalizer) aliasIndex(k string) int {
+	for i, a := range n.aliases {
 		if k == a {
-			return true
+			return i
 		}
 	}
-	return false
+	return -1
 }
 
 // convertNumber turns a string value of a numeric field into a number. Values
@@ -166,9 +301,120 @@ func idString(v pcommon.Value) (string, bool) {
 	return "", false
 }
 
-// requestIDs applies the request-id rules to attrs and returns the caller's
-// request id (x_request_id) the item carries after them, "" if none.
-func (n *Normalizer) requestIDs(attrs pcommon.Map, mask uint32, st *Stats) (xrid string, changed bool) {
+// requestIDs applies the request-id rules to f.attrs and returns the
+// caller's request id (x_request_id) the item carries after them, "" if
+// none.
+func (n *Normalizer) requestIDs(f *found, st *Stats) (xrid string, changed bool) {
+	if f.byKey {
+		return n.requestIDsByKey(f, st)
+	}
+	attrs := f.attrs
+	if f.mask&hasXRID != 0 {
+		v := f.v[sXRID]
+		if s, ok := idString(v); ok {
+			xrid = s
+			if v.Type() != pcommon.ValueTypeStr {
+				v.SetStr(s)
+				changed = true
+			}
+		} else if v.Type() != pcommon.ValueTypeStr || v.Str() != "" {
+			st.UnexpectedType++
+		}
+	}
+	// Everything the rules below read is read before the first attribute
+	// is added or removed: removing one moves another into its place.
+	var uuid, cur string
+	var uuidOK, curOK bool
+	if f.mask&hasDynamoRID != 0 {
+		uuid, uuidOK = idString(f.v[sDynamoRID])
+		if uuidOK && f.mask&hasRID != 0 {
+			cur, curOK = idString(f.v[sRID])
+		}
+	}
+	if f.aliases != 0 {
+		var ids [maxAliases]string
+		var valid uint32
+		for i := range n.aliases[:min(len(n.aliases), maxAliases)] {
+			if f.aliases&(1<<i) != 0 {
+				var ok bool
+				if ids[i], ok = idString(f.av[i]); ok {
+					valid |= 1 << i
+				}
+			}
+		}
+		for i, a := range n.aliases[:min(len(n.aliases), maxAliases)] {
+			if f.aliases&(1<<i) == 0 {
+				continue
+			}
+			if valid&(1<<i) == 0 {
+				// Left in place, under its own key: nothing is lost.
+				st.UnexpectedType++
+				continue
+			}
+			if xrid == "" {
+				xrid = ids[i]
+				if f.mask&hasXRID != 0 {
+					// Nothing was added or removed yet: the first valid
+					// alias is the first to change the map.
+					f.v[sXRID].SetStr(xrid)
+				} else {
+					attrs.PutStr(dynamo.XRequestID, xrid)
+					f.stale = true
+				}
+				changed = true
+			}
+			if n.s.RemoveAliases {
+				attrs.Remove(a)
+				f.stale = true
+				changed = true
+			}
+		}
+	}
+	if f.mask&hasDynamoRID != 0 {
+		if !uuidOK {
+			st.UnexpectedType++
+			return xrid, changed
+		}
+		if f.mask&hasRID != 0 {
+			if !curOK || cur != uuid {
+				// request_id next to x_dynamo_request_id is the internal
+				// context id (mid version's client_request and route spans):
+				// its value moves to dynamo.context_id.
+				var ctx, rv pcommon.Value
+				if !f.stale && f.mask&hasContextID != 0 {
+					ctx, rv = f.v[sContextID], f.v[sRID]
+				} else {
+					ctx = attrs.PutEmpty(dynamo.ContextID)
+					rv, _ = attrs.Get(dynamo.RequestID)
+					f.stale = true
+				}
+				rv.MoveTo(ctx)
+				rv.SetStr(uuid)
+				changed = true
+			}
+		} else {
+			attrs.PutStr(dynamo.RequestID, uuid)
+			f.stale = true
+			changed = true
+		}
+		if n.s.RemoveAliases {
+			attrs.Remove(dynamo.DynamoRequestID)
+			f.stale = true
+			changed = true
+		}
+	}
+	return xrid, changed
+}
+
+// requestIDsByKey is requestIDs looking every key up when it is needed: for
+// aliases that are also keys of interest or repeat each other, and for maps
+// that repeat a key (removing an attribute may then change which of the
+// repeats Get finds).
+func (n *Normalizer) requestIDsByKey(f *found, st *Stats) (xrid string, changed bool) {
+	attrs, mask := f.attrs, f.mask
+	// Whatever happens below, the values are taken again before they are
+	// read.
+	f.stale = true
 	if mask&hasXRID != 0 {
 		v, _ := attrs.Get(dynamo.XRequestID)
 		if s, ok := idString(v); ok {

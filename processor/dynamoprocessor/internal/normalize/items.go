@@ -93,19 +93,20 @@ func isWorkerSpan(name string) bool {
 
 // workerLogLine reports whether a JSONL line's component field describes the
 // component that wrote it: lines inside a worker span, or outside any span.
-func workerLogLine(attrs pcommon.Map, mask uint32) bool {
-	if mask&hasSpanNameField == 0 {
+func workerLogLine(f *found) bool {
+	if f.mask&hasSpanNameField == 0 {
 		return true
 	}
-	v, ok := attrs.Get(dynamo.SpanNameField)
-	return ok && v.Type() == pcommon.ValueTypeStr && isWorkerSpan(v.Str())
+	v := f.v[sSpanNameField]
+	return v.Type() == pcommon.ValueTypeStr && isWorkerSpan(v.Str())
 }
 
 // learnHint takes the component and role from a worker span's or line's
 // component and disagg_role fields.
-func (n *Normalizer) learnHint(rs *ResourceState, attrs pcommon.Map, mask uint32) {
-	if mask&hasComponent != 0 && rs.hint.Component == "" {
-		if v, ok := attrs.Get(dynamo.ComponentField); ok && v.Type() == pcommon.ValueTypeStr {
+func (n *Normalizer) learnHint(rs *ResourceState, f *found) {
+	f.fresh(n)
+	if f.mask&hasComponent != 0 && rs.hint.Component == "" {
+		if v := f.v[sComponent]; v.Type() == pcommon.ValueTypeStr {
 			h := dynamo.IdentityFromComponentField(v.Str())
 			rs.hint.Component = h.Component
 			if rs.hint.Role == "" {
@@ -113,8 +114,8 @@ func (n *Normalizer) learnHint(rs *ResourceState, attrs pcommon.Map, mask uint32
 			}
 		}
 	}
-	if mask&hasDisaggRole != 0 && rs.hint.Role == "" {
-		if v, ok := attrs.Get(dynamo.DisaggRoleField); ok && v.Type() == pcommon.ValueTypeStr {
+	if f.mask&hasDisaggRole != 0 && rs.hint.Role == "" {
+		if v := f.v[sDisaggRole]; v.Type() == pcommon.ValueTypeStr {
 			rs.hint.Role = dynamo.RoleFromDisaggRole(v.Str())
 			if rs.hint.Role != "" && rs.hint.Component == "" {
 				rs.hint.Component = dynamo.ComponentWorker
@@ -137,15 +138,14 @@ type SpanResult struct {
 // Span applies every rule to one span of the resource rs describes.
 func (n *Normalizer) Span(rs *ResourceState, span ptrace.Span, st *Stats) SpanResult {
 	var res SpanResult
-	attrs := span.Attributes()
-	mask, changed := n.scan(attrs, st)
+	f := found{attrs: span.Attributes()}
+	changed := n.scan(&f, st)
 	if n.s.RequestIDs {
 		var c bool
-		res.XRequestID, c = n.requestIDs(attrs, mask, st)
+		res.XRequestID, c = n.requestIDs(&f, st)
 		changed = changed || c
-	} else if mask&hasXRID != 0 {
-		v, _ := attrs.Get(dynamo.XRequestID)
-		res.XRequestID, _ = idString(v)
+	} else if f.mask&hasXRID != 0 {
+		res.XRequestID, _ = idString(f.v[sXRID])
 	}
 
 	name := span.Name()
@@ -161,16 +161,23 @@ func (n *Normalizer) Span(rs *ResourceState, span ptrace.Span, st *Stats) SpanRe
 	if n.s.Canonicalize {
 		name, _ = dynamo.CanonicalSpanName(name)
 	}
-	if mask&(hasComponent|hasDisaggRole) != 0 && rs.needsHint() && isWorkerSpan(name) {
-		n.learnHint(rs, attrs, mask)
+	if f.mask&(hasComponent|hasDisaggRole) != 0 && rs.needsHint() && isWorkerSpan(name) {
+		n.learnHint(rs, &f)
+	}
+	// The status rule reads its fields before the HTTP rule adds attributes
+	// (which would make the values stale); it applies after the system rule.
+	failed, desc := false, ""
+	if n.s.Status && f.mask&(hasStatusCode|hasErrorType|hasOutcome) != 0 && span.Status().Code() == ptrace.StatusCodeUnset {
+		failed, desc = failure(&f, n)
 	}
 	system := false
 	if name == dynamo.SpanHTTPRequest {
-		if n.s.HTTPSemantics && span.ParentSpanID().IsEmpty() && n.httpSemantics(span, attrs, mask) {
+		f.fresh(n)
+		system = n.s.System != SystemKeep && isSystemSpan(&f)
+		if n.s.HTTPSemantics && span.ParentSpanID().IsEmpty() && n.httpSemantics(span, &f) {
 			changed = true
 		}
-		if n.s.System != SystemKeep && isSystemSpan(attrs, mask) {
-			system = true
+		if system {
 			if n.s.System == SystemDrop {
 				st.SystemDropped++
 				res.Drop = true
@@ -180,7 +187,10 @@ func (n *Normalizer) Span(rs *ResourceState, span ptrace.Span, st *Stats) SpanRe
 			st.SystemRenamed++
 		}
 	}
-	if n.s.Status && mask&(hasStatusCode|hasErrorType|hasOutcome) != 0 && setStatus(span, attrs, mask) {
+	if failed {
+		status := span.Status()
+		status.SetCode(ptrace.StatusCodeError)
+		status.SetMessage(desc)
 		changed = true
 	}
 	if n.s.Template && !system {
@@ -190,7 +200,7 @@ func (n *Normalizer) Span(rs *ResourceState, span ptrace.Span, st *Stats) SpanRe
 		}
 	}
 	if n.s.MaxNamesPerSvc > 0 && !system && !dynamo.IsKnownSpanName(name) && !n.limiter.admit(rs.Service, name) {
-		attrs.PutStr(dynamo.OriginalSpanNameAttribute, name)
+		f.attrs.PutStr(dynamo.OriginalSpanNameAttribute, name)
 		name = n.s.OverflowSpanName
 		st.Overflow++
 	}
@@ -205,52 +215,66 @@ func (n *Normalizer) Span(rs *ResourceState, span ptrace.Span, st *Stats) SpanRe
 	return res
 }
 
-func isSystemSpan(attrs pcommon.Map, mask uint32) bool {
-	if mask&hasURI != 0 {
-		if v, ok := attrs.Get(dynamo.URIField); ok && v.Type() == pcommon.ValueTypeStr {
+// isSystemSpan reports whether an http-request span is a request to a
+// system endpoint, by its uri (or url.path) field.
+func isSystemSpan(f *found) bool {
+	if f.mask&hasURI != 0 {
+		if v := f.v[sURI]; v.Type() == pcommon.ValueTypeStr {
 			return dynamo.IsSystemEndpoint(v.Str())
 		}
 	}
-	if v, ok := attrs.Get(URLPathKey); ok && v.Type() == pcommon.ValueTypeStr {
-		return dynamo.IsSystemEndpoint(v.Str())
+	if f.mask&hasURLPath != 0 {
+		if v := f.v[sURLPath]; v.Type() == pcommon.ValueTypeStr {
+			return dynamo.IsSystemEndpoint(v.Str())
+		}
 	}
 	return false
 }
 
 // httpSemantics gives the root http-request span kind SERVER and the HTTP
 // semantic-convention attributes from Dynamo's method, uri and version. It
-// leaves attributes that are already there alone.
-func (n *Normalizer) httpSemantics(span ptrace.Span, attrs pcommon.Map, mask uint32) bool {
+// leaves attributes that are already there alone. f must be fresh.
+func (n *Normalizer) httpSemantics(span ptrace.Span, f *found) bool {
 	changed := false
 	if k := span.Kind(); k == ptrace.SpanKindUnspecified || k == ptrace.SpanKindInternal {
 		span.SetKind(ptrace.SpanKindServer)
 		changed = true
 	}
-	if mask&hasMethod != 0 {
-		if _, ok := attrs.Get(HTTPRequestMethodKey); !ok {
-			if v, ok := attrs.Get(dynamo.MethodField); ok && v.Type() == pcommon.ValueTypeStr {
-				attrs.PutStr(HTTPRequestMethodKey, v.Str())
-				changed = true
-			}
+	// Every value is read before the first attribute is added.
+	var method, path, version string
+	var putMethod, putPath, putVersion bool
+	if f.mask&(hasMethod|hasHTTPMethod) == hasMethod {
+		if v := f.v[sMethod]; v.Type() == pcommon.ValueTypeStr {
+			method, putMethod = v.Str(), true
 		}
 	}
-	if mask&hasURI != 0 {
-		if _, ok := attrs.Get(URLPathKey); !ok {
-			if v, ok := attrs.Get(dynamo.URIField); ok && v.Type() == pcommon.ValueTypeStr {
-				attrs.PutStr(URLPathKey, uriPath(v.Str()))
-				changed = true
-			}
+	if f.mask&(hasURI|hasURLPath) == hasURI {
+		if v := f.v[sURI]; v.Type() == pcommon.ValueTypeStr {
+			path, putPath = uriPath(v.Str()), true
 		}
 	}
-	if mask&hasVersion != 0 {
-		if _, ok := attrs.Get(NetworkProtocolVersionKey); !ok {
-			if v, ok := attrs.Get(dynamo.VersionField); ok && v.Type() == pcommon.ValueTypeStr {
-				if pv := protocolVersion(v.Str()); pv != "" {
-					attrs.PutStr(NetworkProtocolVersionKey, pv)
-					changed = true
-				}
-			}
+	if f.mask&(hasVersion|hasNetVersion) == hasVersion {
+		if v := f.v[sVersion]; v.Type() == pcommon.ValueTypeStr {
+			version = protocolVersion(v.Str())
+			putVersion = version != ""
 		}
+	}
+	// The scan found none of the three keys, so each Put adds one (they
+	// cannot be added without a search: pcommon.Map has no append).
+	if putMethod {
+		f.attrs.PutStr(HTTPRequestMethodKey, method)
+		changed = true
+	}
+	if putPath {
+		f.attrs.PutStr(URLPathKey, path)
+		changed = true
+	}
+	if putVersion {
+		f.attrs.PutStr(NetworkProtocolVersionKey, version)
+		changed = true
+	}
+	if putMethod || putPath || putVersion {
+		f.stale = true
 	}
 	return changed
 }
@@ -286,47 +310,31 @@ func protocolVersion(v string) string {
 	return v
 }
 
-// setStatus makes the span's status ERROR where Dynamo recorded a failure:
-// otel.status_code=error, an error.type, or a request.outcome other than
-// success and cancelled. A span that already has a status keeps it.
-func setStatus(span ptrace.Span, attrs pcommon.Map, mask uint32) bool {
-	status := span.Status()
-	if status.Code() != ptrace.StatusCodeUnset {
-		return false
-	}
-	desc, failed := "", false
-	if mask&hasOutcome != 0 {
-		if v, ok := attrs.Get(dynamo.OutcomeField); ok {
-			o := v.AsString()
-			if o != "" && !strings.EqualFold(o, dynamo.OutcomeSuccess) && !strings.EqualFold(o, dynamo.OutcomeCancelled) {
-				desc, failed = o, true
-			}
+// failure reports whether Dynamo recorded a failure on an item, and its
+// description: otel.status_code=error, an error.type, or a request.outcome
+// other than success and cancelled. A span whose status is unset gets
+// status ERROR with the description; one that has a status keeps it.
+func failure(f *found, n *Normalizer) (failed bool, desc string) {
+	f.fresh(n)
+	if f.mask&hasOutcome != 0 {
+		o := f.v[sOutcome].AsString()
+		if o != "" && !strings.EqualFold(o, dynamo.OutcomeSuccess) && !strings.EqualFold(o, dynamo.OutcomeCancelled) {
+			desc, failed = o, true
 		}
 	}
-	if mask&hasErrorType != 0 {
-		if v, ok := attrs.Get(dynamo.ErrorTypeField); ok {
-			failed = true
-			if desc == "" {
-				desc = v.AsString()
-			}
+	if f.mask&hasErrorType != 0 {
+		failed = true
+		if desc == "" {
+			desc = f.v[sErrorType].AsString()
 		}
 	}
-	if mask&hasStatusCode != 0 {
-		if v, ok := attrs.Get(dynamo.OtelStatusCodeField); ok && strings.EqualFold(v.AsString(), "error") {
-			failed = true
-			if desc == "" {
-				if d, ok := attrs.Get(dynamo.OtelStatusDescriptionField); ok {
-					desc = d.AsString()
-				}
-			}
+	if f.mask&hasStatusCode != 0 && strings.EqualFold(f.v[sStatusCode].AsString(), "error") {
+		failed = true
+		if desc == "" && f.mask&hasStatusDesc != 0 {
+			desc = f.v[sStatusDesc].AsString()
 		}
 	}
-	if !failed {
-		return false
-	}
-	status.SetCode(ptrace.StatusCodeError)
-	status.SetMessage(desc)
-	return true
+	return failed, desc
 }
 
 // LogResult is what LogRecord found out about one log record.
@@ -342,33 +350,34 @@ type LogResult struct {
 // trace_id and span_id fields gets them as its trace context.
 func (n *Normalizer) LogRecord(rs *ResourceState, lr plog.LogRecord, st *Stats) LogResult {
 	var res LogResult
-	attrs := lr.Attributes()
-	mask, changed := n.scan(attrs, st)
-	if mask&(hasComponent|hasDisaggRole) != 0 && rs.needsHint() && workerLogLine(attrs, mask) {
-		n.learnHint(rs, attrs, mask)
+	f := found{attrs: lr.Attributes()}
+	changed := n.scan(&f, st)
+	if f.mask&(hasComponent|hasDisaggRole) != 0 && rs.needsHint() && workerLogLine(&f) {
+		n.learnHint(rs, &f)
 	}
 	if n.s.RequestIDs {
 		var c bool
-		res.XRequestID, c = n.requestIDs(attrs, mask, st)
+		res.XRequestID, c = n.requestIDs(&f, st)
 		changed = changed || c
-	} else if mask&hasXRID != 0 {
-		v, _ := attrs.Get(dynamo.XRequestID)
-		res.XRequestID, _ = idString(v)
+	} else if f.mask&hasXRID != 0 {
+		res.XRequestID, _ = idString(f.v[sXRID])
 	}
-	if n.s.Canonicalize && mask&hasSpanNameField != 0 {
+	if n.s.Canonicalize && f.mask&hasSpanNameField != 0 {
 		// JSONL lines name their span: spell it as the span is spelled.
-		if v, ok := attrs.Get(dynamo.SpanNameField); ok && v.Type() == pcommon.ValueTypeStr {
+		f.fresh(n)
+		if v := f.v[sSpanNameField]; f.mask&hasSpanNameField != 0 && v.Type() == pcommon.ValueTypeStr {
 			if c, ok := dynamo.CanonicalSpanName(v.Str()); ok {
 				v.SetStr(c)
 				changed = true
 			}
 		}
 	}
-	if mask&hasTraceIDField != 0 && lr.TraceID().IsEmpty() {
-		if tid, ok := traceIDField(attrs); ok {
+	if f.mask&hasTraceIDField != 0 && lr.TraceID().IsEmpty() {
+		f.fresh(n)
+		if tid, ok := traceIDField(&f); ok {
 			lr.SetTraceID(tid)
-			if mask&hasSpanIDField != 0 {
-				if sid, ok := spanIDField(attrs); ok {
+			if f.mask&hasSpanIDField != 0 {
+				if sid, ok := spanIDField(&f); ok {
 					lr.SetSpanID(sid)
 				}
 			}
@@ -384,10 +393,13 @@ func (n *Normalizer) LogRecord(rs *ResourceState, lr plog.LogRecord, st *Stats) 
 
 // traceIDField parses a JSONL trace_id (32 lowercase hex). Dynamo's fallback
 // ids (decimal, when the trace context is missing) are not trace ids.
-func traceIDField(attrs pcommon.Map) (pcommon.TraceID, bool) {
+func traceIDField(f *found) (pcommon.TraceID, bool) {
 	var tid pcommon.TraceID
-	v, ok := attrs.Get(dynamo.TraceIDField)
-	if !ok || v.Type() != pcommon.ValueTypeStr || len(v.Str()) != 32 {
+	if f.mask&hasTraceIDField == 0 {
+		return tid, false
+	}
+	v := f.v[sTraceIDField]
+	if v.Type() != pcommon.ValueTypeStr || len(v.Str()) != 32 {
 		return tid, false
 	}
 	if _, err := hex.Decode(tid[:], []byte(v.Str())); err != nil || tid.IsEmpty() {
@@ -396,10 +408,10 @@ func traceIDField(attrs pcommon.Map) (pcommon.TraceID, bool) {
 	return tid, true
 }
 
-func spanIDField(attrs pcommon.Map) (pcommon.SpanID, bool) {
+func spanIDField(f *found) (pcommon.SpanID, bool) {
 	var sid pcommon.SpanID
-	v, ok := attrs.Get(dynamo.SpanIDField)
-	if !ok || v.Type() != pcommon.ValueTypeStr || len(v.Str()) != 16 {
+	v := f.v[sSpanIDField]
+	if v.Type() != pcommon.ValueTypeStr || len(v.Str()) != 16 {
 		return sid, false
 	}
 	if _, err := hex.Decode(sid[:], []byte(v.Str())); err != nil || sid.IsEmpty() {

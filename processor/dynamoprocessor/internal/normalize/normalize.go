@@ -103,15 +103,20 @@ type Stats struct {
 
 // Normalizer applies the rules. It is safe for concurrent use.
 type Normalizer struct {
-	s        Settings
-	aliases  []string
-	numeric  map[string]dynamo.NumberKind
-	numMinL  int
-	numMaxL  int
-	numFirst [256]bool
-	limiter  *nameLimiter
-	idents   *identityCache
-	rules    []compiledRule
+	s       Settings
+	aliases []string
+	numeric map[string]dynamo.NumberKind
+	// byFirst[c] has bit l set when a key of interest (see candidate) of
+	// length 0 < l < 64 starts with c; oddKeys is true when one is empty or
+	// longer.
+	byFirst [256]uint64
+	oddKeys bool
+	// fastAliases: the aliases are distinct and none is a key a rule reads
+	// or writes, so scan can keep their values (see found.byKey).
+	fastAliases bool
+	limiter     *nameLimiter
+	idents      *identityCache
+	rules       []compiledRule
 }
 
 // compiledRule is a user rule with the literal every match contains, so
@@ -132,14 +137,22 @@ func New(s Settings) *Normalizer {
 	for k, v := range s.ExtraNumericFields {
 		n.numeric[k] = v
 	}
-	n.numMinL = 1 << 30
-	for k := range n.numeric {
-		if len(k) == 0 {
-			continue
+	for _, k := range slotKeys {
+		n.addCandidate(k)
+	}
+	n.fastAliases = true
+	for i, a := range n.aliases {
+		n.addCandidate(a)
+		if a == "" || slotOf(a) >= 0 || n.aliasIndex(a) != i {
+			n.fastAliases = false
 		}
-		n.numFirst[k[0]] = true
-		n.numMinL = min(n.numMinL, len(k))
-		n.numMaxL = max(n.numMaxL, len(k))
+	}
+	if s.Numeric {
+		for k := range n.numeric {
+			if k != "" { // scan never converts an empty key
+				n.addCandidate(k)
+			}
+		}
 	}
 	for _, r := range s.Rules {
 		lit, _ := r.Pattern.LiteralPrefix()
@@ -148,4 +161,12 @@ func New(s Settings) *Normalizer {
 	n.limiter = newNameLimiter(s.MaxNamesPerSvc)
 	n.idents = newIdentityCache(s.ServiceMappings)
 	return n
+}
+
+func (n *Normalizer) addCandidate(k string) {
+	if l := len(k); l > 0 && l < 64 {
+		n.byFirst[k[0]] |= 1 << l
+	} else {
+		n.oddKeys = true
+	}
 }
