@@ -376,6 +376,8 @@ func (hb *heldBatch) taking(nres int) (res, scopes []int32) {
 	}
 	return hb.outIdx[:nres], hb.outIdx[nres:]
 }
+
+// addLearned notes one lesson, unless it repeats the one before.
 func (s *batchScratch) addLearned(l learned) {
 	if n := len(s.learn); n > 0 && s.learn[n-1] == l {
 		return
