@@ -26,8 +26,9 @@ const (
 	sTraceIDField
 	sSpanIDField
 	sSpanNameField
-	// The keys above are never request-id aliases nor numeric fields (see
-	// New); the keys below may be configured as numeric fields.
+	// scan takes the keys above for nothing else, even if they are
+	// configured as request-id aliases or numeric fields; the keys below may
+	// also be either.
 	sContextID
 	sHTTPMethod
 	sURLPath
@@ -162,7 +163,7 @@ func (f *found) fresh(n *Normalizer) {
 // out by their length and first byte alone.
 func (n *Normalizer) candidate(k string) bool {
 	if l := len(k); l > 0 && l < 64 {
-		return n.byFirst[k[0]]>>l&1 != 0
+		return n.byFirst[k[0]]&(1<<l) != 0
 	}
 	return n.oddKeys
 }
@@ -202,8 +203,8 @@ func (n *Normalizer) scan(f *found, st *Stats) (changed bool) {
 			}
 			continue
 		}
-		if n.s.Numeric && k != "" {
-			if kind, ok := n.numeric[k]; ok && n.convertNumber(v, kind, st) {
+		if n.s.Numeric {
+			if kind, ok := n.numberKind(k); ok && n.convertNumber(v, kind, st) {
 				changed = true
 			}
 		}
@@ -238,6 +239,27 @@ func (n *Normalizer) aliasIndex(k string) int {
 		}
 	}
 	return -1
+}
+
+// numField is a numeric field and the type it becomes.
+type numField struct {
+	key  string
+	kind dynamo.NumberKind
+}
+
+// numberKind returns the type numeric field k becomes, and false if k is not
+// one. The fields are grouped by first byte: a few string comparisons
+// instead of a map look-up (a hash of the key).
+func (n *Normalizer) numberKind(k string) (dynamo.NumberKind, bool) {
+	if k == "" {
+		return 0, false // scan never converts an empty key
+	}
+	for _, f := range n.numByFirst[k[0]] {
+		if f.key == k {
+			return f.kind, true
+		}
+	}
+	return 0, false
 }
 
 // convertNumber turns a string value of a numeric field into a number. Values

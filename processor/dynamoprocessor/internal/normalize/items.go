@@ -158,8 +158,12 @@ func (n *Normalizer) Span(rs *ResourceState, span ptrace.Span, st *Stats) SpanRe
 			name = r.Pattern.ReplaceAllString(name, r.Replacement)
 		}
 	}
-	if n.s.Canonicalize {
-		name, _ = dynamo.CanonicalSpanName(name)
+	// Most names are known ones, spelled canonically: one look-up.
+	known := dynamo.IsKnownSpanName(name)
+	if !known && n.s.Canonicalize {
+		if c, ok := dynamo.CanonicalSpanName(name); ok {
+			name, known = c, true
+		}
 	}
 	if f.mask&(hasComponent|hasDisaggRole) != 0 && rs.needsHint() && isWorkerSpan(name) {
 		n.learnHint(rs, &f)
@@ -193,13 +197,14 @@ func (n *Normalizer) Span(rs *ResourceState, span ptrace.Span, st *Stats) SpanRe
 		status.SetMessage(desc)
 		changed = true
 	}
-	if n.s.Template && !system {
+	if n.s.Template && !system && !(known && knownNamesFixed) {
 		if t, ok := Template(name); ok {
 			name = t
+			known = dynamo.IsKnownSpanName(name)
 			st.Templated++
 		}
 	}
-	if n.s.MaxNamesPerSvc > 0 && !system && !dynamo.IsKnownSpanName(name) && !n.limiter.admit(rs.Service, name) {
+	if n.s.MaxNamesPerSvc > 0 && !system && !known && !n.limiter.admit(rs.Service, name) {
 		f.attrs.PutStr(dynamo.OriginalSpanNameAttribute, name)
 		name = n.s.OverflowSpanName
 		st.Overflow++
@@ -214,6 +219,17 @@ func (n *Normalizer) Span(rs *ResourceState, span ptrace.Span, st *Stats) SpanRe
 	res.Changed = changed
 	return res
 }
+
+// knownNamesFixed is true when Template leaves every known span name as it
+// is (none has a digit or a query string), so that known names skip it.
+var knownNamesFixed = func() bool {
+	for _, k := range dynamo.KnownSpanNames {
+		if _, ok := Template(k); ok {
+			return false
+		}
+	}
+	return true
+}()
 
 // isSystemSpan reports whether an http-request span is a request to a
 // system endpoint, by its uri (or url.path) field.

@@ -105,7 +105,8 @@ type Stats struct {
 type Normalizer struct {
 	s       Settings
 	aliases []string
-	numeric map[string]dynamo.NumberKind
+	// numByFirst are the numeric fields, by first byte.
+	numByFirst [256][]numField
 	// byFirst[c] has bit l set when a key of interest (see candidate) of
 	// length 0 < l < 64 starts with c; oddKeys is true when one is empty or
 	// longer.
@@ -130,12 +131,17 @@ type compiledRule struct {
 func New(s Settings) *Normalizer {
 	n := &Normalizer{s: s}
 	n.aliases = append(append([]string(nil), dynamo.XRequestIDAliases...), s.ExtraXRequestIDAliases...)
-	n.numeric = make(map[string]dynamo.NumberKind, len(dynamo.NumericFields)+len(s.ExtraNumericFields))
+	numeric := make(map[string]dynamo.NumberKind, len(dynamo.NumericFields)+len(s.ExtraNumericFields))
 	for k, v := range dynamo.NumericFields {
-		n.numeric[k] = v
+		numeric[k] = v
 	}
 	for k, v := range s.ExtraNumericFields {
-		n.numeric[k] = v
+		numeric[k] = v
+	}
+	for k, v := range numeric {
+		if k != "" { // scan never converts an empty key
+			n.numByFirst[k[0]] = append(n.numByFirst[k[0]], numField{k, v})
+		}
 	}
 	for _, k := range slotKeys {
 		n.addCandidate(k)
@@ -148,9 +154,9 @@ func New(s Settings) *Normalizer {
 		}
 	}
 	if s.Numeric {
-		for k := range n.numeric {
-			if k != "" { // scan never converts an empty key
-				n.addCandidate(k)
+		for _, fs := range n.numByFirst {
+			for _, f := range fs {
+				n.addCandidate(f.key)
 			}
 		}
 	}

@@ -54,7 +54,9 @@ func refSettings(cfg uint16) Settings {
 	}
 	s.ExtraXRequestIDAliases = refExtraAliases[(cfg>>12)&7]
 	if bit(15) {
-		s.ExtraNumericFields = map[string]dynamo.NumberKind{"req.id": dynamo.Int, "method": dynamo.Double, "time.idle_us": dynamo.Double}
+		s.ExtraNumericFields = map[string]dynamo.NumberKind{
+			"req.id": dynamo.Int, "method": dynamo.Double, "time.idle_us": dynamo.Double, "otel.kind": 0, "endpoint": 3,
+		}
 	}
 	return s
 }
