@@ -3,24 +3,51 @@ package jsonlreceiver
 import (
 	"context"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
+	"github.com/otelcol-dynamo/otelcol-dynamo/internal/telemetrygen"
 	"github.com/otelcol-dynamo/otelcol-dynamo/receiver/jsonlreceiver/internal/metadata"
 )
 
+// dynamoLines returns n lines as Dynamo writes them (the generator of the
+// end-to-end benchmarks: every version and topology, span events on).
+func dynamoLines(n int) []string {
+	gen := telemetrygen.NewGenerator(telemetrygen.Options{SystemShare: 0.05, FailureShare: 0.02, SpanEvents: true, Seed: 42})
+	start := time.Date(2026, 7, 30, 18, 4, 11, 0, time.UTC)
+	var lines []string
+	for len(lines) < n {
+		r := gen.Next(start)
+		start = start.Add(time.Millisecond)
+		for i := range r.JSONL {
+			if len(lines) < n {
+				lines = append(lines, string(telemetrygen.AppendJSONL(nil, &r.JSONL[i])))
+			}
+		}
+	}
+	return lines
+}
+
 // BenchmarkEmitBatch measures the receiver's part of the read path for one
 // batch of 100 lines as fileconsumer hands it over: unwrapping, parsing,
-// building the pdata batch and delivering it to a no-op consumer.
+// building the pdata batch and delivering it to a no-op consumer. seq lines
+// are short test lines; dynamo lines are what Dynamo writes.
 func BenchmarkEmitBatch(b *testing.B) {
-	for name, wrap := range map[string]func(string) string{
-		"raw": func(l string) string { return l },
-		"cri": func(l string) string { return "2026-07-30T18:04:11.482913123Z stderr F " + l },
+	dynamo := dynamoLines(100)
+	for _, bc := range []struct {
+		name string
+		line func(int) string
+	}{
+		{"raw", seqLine},
+		{"cri", func(i int) string { return "2026-07-30T18:04:11.482913123Z stderr F " + seqLine(i) }},
+		{"dynamo_raw", func(i int) string { return dynamo[i] }},
+		{"dynamo_cri", func(i int) string { return "2026-07-30T18:04:11.482913123Z stderr F " + dynamo[i] }},
 	} {
-		b.Run(name, func(b *testing.B) {
+		b.Run(bc.name, func(b *testing.B) {
 			cfg := createDefaultConfig().(*Config)
 			set := receivertest.NewNopSettings(metadata.Type)
 			set.TelemetrySettings = componenttest.NewNopTelemetrySettings()
@@ -37,7 +64,7 @@ func BenchmarkEmitBatch(b *testing.B) {
 			offsets := make([]int64, 101)
 			var size int64
 			for i := range tokens {
-				tokens[i] = []byte(wrap(seqLine(i)))
+				tokens[i] = []byte(bc.line(i))
 				size += int64(len(tokens[i]) + 1)
 				offsets[i+1] = size
 			}

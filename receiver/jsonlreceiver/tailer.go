@@ -204,7 +204,7 @@ func (t *tailer) emit(_ context.Context, tokens [][]byte, attrs map[string]any, 
 	now := time.Now()
 	ld := plog.NewLogs()
 	lrs := newBatch(ld, st)
-	rec := plog.NewLogRecord()
+	lrs.EnsureCapacity(len(tokens))
 	p := t.parsers.Get().(*parser.Parser)
 	defer t.parsers.Put(p)
 
@@ -212,7 +212,7 @@ func (t *tailer) emit(_ context.Context, tokens [][]byte, attrs map[string]any, 
 		// Another file, or this one read again from elsewhere: a held
 		// partial line cannot continue here.
 		if st.pending {
-			t.takePending(p, st, lrs, rec, now)
+			t.takePending(p, st, lrs, now)
 		}
 		st.fp = nil
 		st.lastTruncated = false
@@ -267,7 +267,7 @@ func (t *tailer) emit(_ context.Context, tokens [][]byte, attrs map[string]any, 
 		if truncated {
 			truncatedLines++
 		}
-		t.record(p, lrs, rec, content, truncated, rtTime, stream, path, now)
+		t.record(p, lrs, content, truncated, rtTime, stream, path, now)
 	}
 	t.telemetry.ReceiverJsonlLinesRead.Add(t.ctx, lines)
 	if truncatedLines > 0 {
@@ -315,18 +315,28 @@ func (st *fileState) appendPending(part []byte, maxLen int, truncated bool) {
 }
 
 // takePending turns a held partial line into a record on its own.
-func (t *tailer) takePending(p *parser.Parser, st *fileState, lrs plog.LogRecordSlice, rec plog.LogRecord, now time.Time) {
+func (t *tailer) takePending(p *parser.Parser, st *fileState, lrs plog.LogRecordSlice, now time.Time) {
 	st.pending = false
 	if st.pendingTruncated {
 		t.telemetry.ReceiverJsonlTruncatedLines.Add(t.ctx, 1)
 	}
-	t.record(p, lrs, rec, st.pendingBuf, st.pendingTruncated, st.pendingTime, st.pendingStream, st.path, now)
+	t.record(p, lrs, st.pendingBuf, st.pendingTruncated, st.pendingTime, st.pendingStream, st.path, now)
 }
 
-// record parses one line into rec and moves it into lrs unless it is empty.
-func (t *tailer) record(p *parser.Parser, lrs plog.LogRecordSlice, rec plog.LogRecord, content []byte,
+// record parses one line into a record appended to lrs, and removes it
+// again when the line is empty.
+func (t *tailer) record(p *parser.Parser, lrs plog.LogRecordSlice, content []byte,
 	truncated bool, rtTime int64, stream, path string, now time.Time,
 ) {
+	// The attributes added below, so that the parser sizes them all at once.
+	p.Reserve = 1
+	if stream != "" {
+		p.Reserve++
+	}
+	if truncated {
+		p.Reserve++
+	}
+	rec := lrs.AppendEmpty()
 	var res parser.Result
 	if truncated {
 		res = p.ParseTruncated(content, rec)
@@ -338,6 +348,7 @@ func (t *tailer) record(p *parser.Parser, lrs plog.LogRecordSlice, rec plog.LogR
 	}
 	if res&parser.Empty != 0 {
 		t.telemetry.ReceiverJsonlEmptyLines.Add(t.ctx, 1)
+		dropLast(lrs)
 		return
 	}
 	if res&parser.NonJSON != 0 {
@@ -355,7 +366,15 @@ func (t *tailer) record(p *parser.Parser, lrs plog.LogRecordSlice, rec plog.LogR
 	if truncated {
 		attrs.PutBool(attrTruncated, true)
 	}
-	rec.MoveTo(lrs.AppendEmpty())
+}
+
+// dropLast removes the last record of lrs.
+func dropLast(lrs plog.LogRecordSlice) {
+	last, i := lrs.Len()-1, -1
+	lrs.RemoveIf(func(plog.LogRecord) bool {
+		i++
+		return i == last
+	})
 }
 
 func isBlank(b []byte) bool {
@@ -529,7 +548,7 @@ func (t *tailer) flushStale(st *fileState, now time.Time) {
 	lrs := newBatch(ld, st)
 	p := t.parsers.Get().(*parser.Parser)
 	defer t.parsers.Put(p)
-	t.takePending(p, st, lrs, plog.NewLogRecord(), now)
+	t.takePending(p, st, lrs, now)
 	if err := t.deliver(ld); err != nil {
 		// Shutting down: hold it again, unacknowledged.
 		st.pending = true

@@ -96,7 +96,7 @@ func UnwrapCRI(line []byte) (Entry, bool) {
 // *buf (reused between calls). A `log` value without its trailing newline is
 // a partial line (Docker splits lines longer than 16 KiB).
 func UnwrapDocker(line []byte, buf *[]byte) (Entry, bool) {
-	d := decoder{b: line, scratch: (*buf)[:0]}
+	d := decoder{b: line, scratch: (*buf)[:0], discard: true}
 	var e Entry
 	var haveLog bool
 	content := (*buf)[:0]

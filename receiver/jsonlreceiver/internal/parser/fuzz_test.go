@@ -31,7 +31,9 @@ func validUTF8(v pcommon.Value) bool {
 }
 
 // FuzzParse: any input gives a record or Empty, never a panic, and never a
-// string that is not valid UTF-8 (which would fail an export downstream).
+// string that is not valid UTF-8 (which would fail an export downstream). A
+// Parser in use gives the same record as a fresh one, and a record does not
+// change when the input and the Parser are reused.
 func FuzzParse(f *testing.F) {
 	for _, l := range []string{lineNewFrontend, lineNewWorker, lineMid, lineSpanClosed, linePython, lineError, lineOld, lineANSI,
 		"", " ", `{"a":"\ud800"}`, "{\"a\":\"\xff\"}", `{"a":[[[[]]]]}`, `{"time":"2026-07-30T20:04:11.482913+02:00"}`} {
@@ -40,6 +42,8 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, line []byte) {
 		checkParse(t, line, false)
 		checkParse(t, line, true)
+		checkOwnsItsValues(t, line, false)
+		checkOwnsItsValues(t, line, true)
 	})
 }
 

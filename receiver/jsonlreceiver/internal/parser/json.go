@@ -1,7 +1,10 @@
 package parser // import "github.com/otelcol-dynamo/otelcol-dynamo/receiver/jsonlreceiver/internal/parser"
 
 import (
+	"bytes"
+	"encoding/binary"
 	"math"
+	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -17,6 +20,15 @@ type decoder struct {
 	i       int
 	scratch []byte
 
+	// arena holds the bytes of the string values handed to pdata. It is
+	// only ever appended to: every string made from it (keep) covers bytes
+	// that are never written again, and a full arena is replaced, not
+	// reused, so those strings stay valid for as long as they are used.
+	arena []byte
+	// discard is set when values are read only to be skipped: strings are
+	// not kept.
+	discard bool
+
 	// State of record(), for a line cut short: the attribute whose value is
 	// being read, whether the body is being read or was read, and how many
 	// keys were read completely.
@@ -25,21 +37,68 @@ type decoder struct {
 	haveBody bool
 	nkeys    int
 
+	// sized is set once the record's attributes were given their capacity,
+	// with room for reserve more.
+	sized   bool
+	reserve int
+
 	// keys holds attribute names seen before: Dynamo repeats the same few
-	// dozen on every line, so each is allocated once.
-	keys map[string]string
+	// dozen on every line, so each is allocated once. recent is a small
+	// direct-mapped cache in front of it, cheaper than a map lookup.
+	keys   map[string]string
+	recent *keyCache
+}
+
+// keyCache holds the attribute names met last, each in the slot its hash
+// selects.
+type keyCache [256]string
+
+func keySlot(key []byte) uint8 {
+	n := len(key)
+	return uint8(n*31) ^ key[0]*7 ^ key[n/2]*3 ^ key[n-1]
 }
 
 // intern returns key as a string, reusing an earlier allocation of it.
 func (d *decoder) intern(key []byte) string {
-	if s, ok := d.keys[string(key)]; ok {
-		return s
+	if len(key) == 0 {
+		return ""
 	}
-	s := string(key)
-	if d.keys != nil && len(d.keys) < maxInternedKeys {
-		d.keys[s] = s
+	var slot *string
+	if d.recent != nil {
+		slot = &d.recent[keySlot(key)]
+		if *slot == string(key) {
+			return *slot
+		}
+	}
+	s, ok := d.keys[string(key)]
+	if !ok {
+		s = string(key)
+		if d.keys != nil && len(d.keys) < maxInternedKeys {
+			d.keys[s] = s
+		}
+	}
+	if slot != nil {
+		*slot = s
 	}
 	return s
+}
+
+// keep returns s as a string that owns its bytes. A short value is copied
+// into the arena and handed out as a view of it, so the values of several
+// lines share one allocation; a long one gets its own.
+func (d *decoder) keep(s []byte) string {
+	n := len(s)
+	switch {
+	case n == 0 || d.discard:
+		return ""
+	case n > maxArenaValue:
+		return string(s)
+	case cap(d.arena)-len(d.arena) < n:
+		d.arena = make([]byte, 0, arenaChunk)
+	}
+	start := len(d.arena)
+	d.arena = append(d.arena, s...)
+	return unsafe.String(&d.arena[start], n)
 }
 
 func (d *decoder) peek() byte {
@@ -57,7 +116,16 @@ func (d *decoder) consume(c byte) bool {
 	return false
 }
 
+// ws skips JSON whitespace. Dynamo writes none: the common case is one
+// comparison, inlined.
 func (d *decoder) ws() {
+	if d.i < len(d.b) && d.b[d.i] > ' ' {
+		return
+	}
+	d.wsSlow()
+}
+
+func (d *decoder) wsSlow() {
 	for d.i < len(d.b) {
 		switch d.b[d.i] {
 		case ' ', '\t', '\r', '\n':
@@ -71,23 +139,87 @@ func (d *decoder) ws() {
 // str reads a JSON string at the cursor and returns its unescaped bytes. The
 // result aliases the line or the scratch buffer: use it before the next call.
 func (d *decoder) str() ([]byte, bool) {
-	if !d.consume('"') {
+	b, start := d.b, d.i+1
+	if start > len(b) || b[start-1] != '"' {
 		return nil, false
 	}
-	start := d.i
-	for d.i < len(d.b) {
-		c := d.b[d.i]
-		if c == '"' {
-			s := d.b[start:d.i]
-			d.i++
-			return s, true
-		}
-		if c == '\\' {
-			return d.strEscaped(start)
-		}
-		d.i++
+	i := quoteOrBackslash(b, start)
+	if i < len(b) && b[i] == '"' {
+		d.i = i + 1
+		return b[start:i], true
 	}
-	return nil, false
+	d.i = i
+	if i == len(b) {
+		return nil, false
+	}
+	return d.strEscaped(start)
+}
+
+// key reads an object key and the colon after it, and leaves the cursor on
+// the value. The key aliases the line or the scratch buffer, as str's.
+func (d *decoder) key() ([]byte, bool) {
+	d.ws()
+	key, ok := d.str()
+	if !ok {
+		return nil, false
+	}
+	if b, i := d.b, d.i; i+1 < len(b) && b[i] == ':' && b[i+1] > ' ' {
+		// No whitespace, as Dynamo writes it.
+		d.i = i + 1
+		return key, true
+	}
+	d.ws()
+	if !d.consume(':') {
+		return nil, false
+	}
+	d.ws()
+	return key, true
+}
+
+// SWAR constants: a byte repeated in every lane of a word.
+const (
+	lanes01   = 0x0101010101010101
+	lanes80   = 0x8080808080808080
+	lanesQuot = '"' * lanes01
+	lanesBsl  = '\\' * lanes01
+)
+
+// quoteOrBackslash returns the index of the first '"' or '\\' in b at or
+// after i, or len(b). It looks at eight bytes at a time, and past the first
+// 64 bytes (a long string) lets bytes.IndexByte look further.
+func quoteOrBackslash(b []byte, i int) int {
+	// Words start at most at last: at most eight of them are read.
+	last := min(i+56, len(b)-8)
+	for ; i <= last; i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		q, e := w^lanesQuot, w^lanesBsl
+		// A lane becomes 0x80 where it was zero; lanes above a zero lane may
+		// be marked too, but the lowest mark is always a zero lane.
+		if m := ((q - lanes01) &^ q) | ((e - lanes01) &^ e); m&lanes80 != 0 {
+			return i + bits.TrailingZeros64(m&lanes80)>>3
+		}
+	}
+	if i+8 <= len(b) {
+		return indexQuoteOrBackslash(b, i)
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c == '"' || c == '\\' {
+			return i
+		}
+	}
+	return len(b)
+}
+
+// indexQuoteOrBackslash is quoteOrBackslash for long strings.
+func indexQuoteOrBackslash(b []byte, i int) int {
+	end := len(b)
+	if q := bytes.IndexByte(b[i:], '"'); q >= 0 {
+		end = i + q
+	}
+	if e := bytes.IndexByte(b[i:end], '\\'); e >= 0 {
+		return i + e
+	}
+	return end
 }
 
 func (d *decoder) strEscaped(start int) ([]byte, bool) {
@@ -100,8 +232,9 @@ func (d *decoder) strEscaped(start int) ([]byte, bool) {
 			d.scratch = out
 			return out, true
 		case c != '\\':
-			out = append(out, c)
-			d.i++
+			j := quoteOrBackslash(d.b, d.i)
+			out = append(out, d.b[d.i:j]...)
+			d.i = j
 			continue
 		}
 		d.i++
@@ -180,19 +313,31 @@ func unhex(c byte) int {
 	return -1
 }
 
+// hexValues maps a hex digit to its value and any other byte to 0xff.
+var hexValues = func() (t [256]byte) {
+	for c := range t {
+		v := unhex(byte(c))
+		if v < 0 {
+			v = 0xff
+		}
+		t[c] = byte(v)
+	}
+	return t
+}()
+
 // decodeHex decodes exactly 2*len(dst) hex digits from s into dst.
 func decodeHex(s []byte, dst []byte) bool {
 	if len(s) != 2*len(dst) {
 		return false
 	}
+	var bad byte
 	for i := range dst {
-		hi, lo := unhex(s[2*i]), unhex(s[2*i+1])
-		if hi < 0 || lo < 0 {
-			return false
-		}
-		dst[i] = byte(hi<<4 | lo)
+		hi, lo := hexValues[s[2*i]], hexValues[s[2*i+1]]
+		bad |= hi | lo
+		dst[i] = hi<<4 | lo
 	}
-	return true
+	// Only a non-digit sets a high bit.
+	return bad&0xf0 == 0
 }
 
 // strValue reads a string if the next value is one. isStr reports whether it
@@ -213,7 +358,7 @@ func (d *decoder) value(v pcommon.Value, depth int) bool {
 		if !ok {
 			return false
 		}
-		v.SetStr(string(s))
+		v.SetStr(d.keep(s))
 		return true
 	case c == '{':
 		if depth >= maxDepth {
@@ -226,16 +371,10 @@ func (d *decoder) value(v pcommon.Value, depth int) bool {
 			return true
 		}
 		for {
-			d.ws()
-			key, ok := d.str()
+			key, ok := d.key()
 			if !ok {
 				return false
 			}
-			d.ws()
-			if !d.consume(':') {
-				return false
-			}
-			d.ws()
 			if !d.value(m.PutEmpty(d.intern(key)), depth+1) {
 				return false
 			}

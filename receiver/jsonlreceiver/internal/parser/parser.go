@@ -45,9 +45,30 @@ const maxDepth = 64
 // Parser parses lines. It keeps scratch buffers, so one Parser must not be
 // used by two goroutines at once; its zero value is ready to use.
 type Parser struct {
+	// Reserve is how many attributes the caller adds to a record after
+	// parsing it; room is kept for them, so that a record's attributes are
+	// allocated once.
+	Reserve int
+
 	scratch []byte
 	keys    map[string]string
+	recent  keyCache
+	// arena is where the last line's string values were copied to; the
+	// next line's values go after them while there is room (see
+	// decoder.keep).
+	arena []byte
 }
+
+// The string values of several lines share one allocation of arenaChunk
+// bytes (which a single value kept downstream keeps alive as a whole);
+// values longer than maxArenaValue get their own.
+const (
+	arenaChunk    = 4 << 10
+	maxArenaValue = 512
+)
+
+// maxAttrsHint bounds the attribute capacity reserved up front.
+const maxAttrsHint = 64
 
 // maxInternedKeys bounds the attribute names a Parser keeps to reuse.
 const maxInternedKeys = 4096
@@ -81,9 +102,9 @@ func (p *Parser) parse(line []byte, lr plog.LogRecord, cut bool) Result {
 		if p.keys == nil {
 			p.keys = make(map[string]string, 64)
 		}
-		d := decoder{b: line, i: first, scratch: p.scratch[:0], keys: p.keys}
+		d := decoder{b: line, i: first, scratch: p.scratch[:0], keys: p.keys, recent: &p.recent, arena: p.arena, reserve: p.Reserve}
 		ok := d.record(lr)
-		p.scratch = d.scratch
+		p.scratch, p.arena = d.scratch, d.arena
 		if ok {
 			return res
 		}
@@ -99,7 +120,7 @@ func (p *Parser) parse(line []byte, lr plog.LogRecord, cut bool) Result {
 		}
 		resetRecord(lr)
 	}
-	if parseText(line, lr) {
+	if parseText(line, lr, p.Reserve) {
 		return res | NonJSON
 	}
 	// Only escape sequences and blanks: nothing to keep.
@@ -149,7 +170,6 @@ func (d *decoder) record(lr plog.LogRecord) bool {
 		return false
 	}
 	attrs := lr.Attributes()
-	attrs.EnsureCapacity(24)
 	var py keySource
 	d.ws()
 	if d.peek() == '}' {
@@ -157,16 +177,10 @@ func (d *decoder) record(lr plog.LogRecord) bool {
 		return d.end()
 	}
 	for {
-		d.ws()
-		key, ok := d.str()
+		key, ok := d.key()
 		if !ok {
 			return false
 		}
-		d.ws()
-		if !d.consume(':') {
-			return false
-		}
-		d.ws()
 		switch string(key) {
 		case "time":
 			if s, isStr, ok := d.strValue(); isStr {
@@ -176,7 +190,7 @@ func (d *decoder) record(lr plog.LogRecord) bool {
 				if ts, ok := ParseTime(s); ok {
 					lr.SetTimestamp(pcommon.Timestamp(ts))
 				} else {
-					attrs.PutStr("time", string(s))
+					d.room(attrs).PutStr("time", d.keep(s))
 				}
 			} else if !d.value(d.attr(attrs, "time"), 0) {
 				return false
@@ -186,7 +200,7 @@ func (d *decoder) record(lr plog.LogRecord) bool {
 				if !ok {
 					return false
 				}
-				lr.SetSeverityText(string(s))
+				lr.SetSeverityText(d.severityText(s))
 				lr.SetSeverityNumber(Severity(s))
 			} else if !d.value(d.attr(attrs, "level"), 0) {
 				return false
@@ -233,7 +247,7 @@ func (d *decoder) record(lr plog.LogRecord) bool {
 				if decodeHex(s, id[:]) && !id.IsEmpty() {
 					lr.SetTraceID(id)
 				} else {
-					attrs.PutStr("trace_id", string(s))
+					d.room(attrs).PutStr("trace_id", d.keep(s))
 				}
 			} else if !d.value(d.attr(attrs, "trace_id"), 0) {
 				return false
@@ -247,7 +261,7 @@ func (d *decoder) record(lr plog.LogRecord) bool {
 				if decodeHex(s, id[:]) && !id.IsEmpty() {
 					lr.SetSpanID(id)
 				} else {
-					attrs.PutStr("span_id", string(s))
+					d.room(attrs).PutStr("span_id", d.keep(s))
 				}
 			} else if !d.value(d.attr(attrs, "span_id"), 0) {
 				return false
@@ -261,12 +275,12 @@ func (d *decoder) record(lr plog.LogRecord) bool {
 				if decodeHex(s, f[:]) {
 					lr.SetFlags(plog.LogRecordFlags(f[0]))
 				}
-				attrs.PutStr("trace_flags", string(s))
+				d.room(attrs).PutStr("trace_flags", d.keep(s))
 			} else if !d.value(d.attr(attrs, "trace_flags"), 0) {
 				return false
 			}
 		default:
-			if !d.value(d.attr(attrs, d.intern(key)), 0) {
+			if !d.put(attrs, d.intern(key)) {
 				return false
 			}
 		}
@@ -285,20 +299,63 @@ func (d *decoder) record(lr plog.LogRecord) bool {
 	}
 }
 
+var comma = []byte{','}
+
+// severityText returns the level as written, as a constant when it is one of
+// the usual names.
+func (d *decoder) severityText(s []byte) string {
+	if name := levelName(s); name != "" {
+		return name
+	}
+	return d.keep(s)
+}
+
 // sourceKey writes a source-location value under name unless skip is set
 // (a Python key already provided it), in which case the value is skipped.
 func (d *decoder) sourceKey(attrs pcommon.Map, name string, skip bool) bool {
 	if skip {
 		return d.value(pcommon.NewValueEmpty(), 0)
 	}
-	return d.value(d.attr(attrs, name), 0)
+	return d.put(attrs, name)
+}
+
+// put reads the value at the cursor into the attribute name. A string, the
+// usual value, is read first and put whole.
+func (d *decoder) put(attrs pcommon.Map, name string) bool {
+	if d.peek() != '"' || name == "" {
+		// (An empty name cannot be told from no attribute in curAttr: such
+		// an attribute is created first, and stays when its value is cut.)
+		return d.value(d.attr(attrs, name), 0)
+	}
+	// As for attr: a value cut short removes the attribute.
+	d.curAttr = name
+	s, ok := d.str()
+	if !ok {
+		return false
+	}
+	d.room(attrs).PutStr(name, d.keep(s))
+	return true
 }
 
 // attr creates the attribute a value is about to be read into, and
 // remembers it until the value is complete.
 func (d *decoder) attr(attrs pcommon.Map, name string) pcommon.Value {
 	d.curAttr = name
-	return attrs.PutEmpty(name)
+	return d.room(attrs).PutEmpty(name)
+}
+
+// room sizes the attributes once, when the first one is about to be put:
+// the attribute array is then allocated once, at about its final size.
+// Every key of an object but the last is followed by a comma, so the commas
+// after the cursor bound the keys still to come (commas inside values only
+// loosen the bound). Sizing at the first attribute rather than at '{'
+// leaves out time and level, which Dynamo writes first.
+func (d *decoder) room(attrs pcommon.Map) pcommon.Map {
+	if !d.sized {
+		d.sized = true
+		attrs.EnsureCapacity(min(bytes.Count(d.b[d.i:], comma), maxAttrsHint) + 1 + d.reserve)
+	}
+	return attrs
 }
 
 // end accepts only whitespace after the object.

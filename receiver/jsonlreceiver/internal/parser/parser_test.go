@@ -1,6 +1,8 @@
 package parser
 
 import (
+	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -354,4 +356,158 @@ func TestParseTruncatedKeepsKeysBeforeTheCut(t *testing.T) {
 	res = p.ParseTruncated([]byte(linePython), lr)
 	assert.Zero(t, res)
 	assert.Equal(t, "main.init", attr(t, lr, AttrTarget).Str())
+}
+
+// recordJSON is a deep copy of lr as text, to compare records.
+func recordJSON(t testing.TB, lr plog.LogRecord) string {
+	t.Helper()
+	ld := plog.NewLogs()
+	lr.CopyTo(ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty())
+	b, err := (&plog.JSONMarshaler{}).MarshalLogs(ld)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// checkOwnsItsValues parses line with a Parser that parsed other lines
+// before (its arena, key cache and scratch in use) and checks that the
+// record equals the one a fresh Parser makes, and that it does not change
+// when the input and the Parser's buffers are reused afterwards.
+func checkOwnsItsValues(t testing.TB, line []byte, cut bool) {
+	t.Helper()
+	parse := func(p *Parser, line []byte, lr plog.LogRecord) {
+		if cut {
+			p.ParseTruncated(line, lr)
+		} else {
+			p.Parse(line, lr)
+		}
+	}
+	var fresh, warm Parser
+	for _, l := range []string{lineNewFrontend, lineError, linePython, `{"k":"esc\"aped\n","n":{"k":"v"}}`} {
+		warm.Parse([]byte(l), plog.NewLogRecord())
+	}
+	want := plog.NewLogRecord()
+	parse(&fresh, bytes.Clone(line), want)
+	in := bytes.Clone(line)
+	got := plog.NewLogRecord()
+	parse(&warm, in, got)
+	before := recordJSON(t, got)
+	if before != recordJSON(t, want) {
+		t.Fatalf("a Parser in use gives another record than a fresh one for %q:\n%s\n%s", line, before, recordJSON(t, want))
+	}
+	for i := range in {
+		in[i] = 'x'
+	}
+	for _, l := range []string{lineError, `{"k":"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"}`, lineNewWorker} {
+		warm.Parse([]byte(l), plog.NewLogRecord())
+	}
+	if after := recordJSON(t, got); after != before {
+		t.Fatalf("the record of %q changed when the input and the Parser were reused:\n%s\n%s", line, before, after)
+	}
+}
+
+func TestRecordsOwnTheirValues(t *testing.T) {
+	for _, line := range []string{lineNewFrontend, lineNewWorker, lineMid, lineSpanClosed, linePython, lineError, lineOld, lineANSI,
+		`{"message":"tab\tquote\" \u00e9 \ud83d\ude00","k":"` + strings.Repeat("long value ", 1000) + `","level":"warn"}`,
+		`{"time":"not a time","level":"Info","trace_id":"xyz","span_id":12,"trace_flags":"01"}`,
+		`{"a":[1,"two",{"three":"3"}],"b":{"c":{"d":"e"}}}`,
+	} {
+		checkOwnsItsValues(t, []byte(line), false)
+		checkOwnsItsValues(t, []byte(line[:len(line)*2/3]), true)
+	}
+}
+
+func TestParsingManyLinesWithOneParser(t *testing.T) {
+	// Lines of every size: arenas are filled, replaced and dropped.
+	var p Parser
+	type kept struct {
+		lr   plog.LogRecord
+		want string
+	}
+	var records []kept
+	for i := range 300 {
+		line := fmt.Sprintf(`{"time":"2026-07-30T18:04:11.482913Z","level":"INFO","message":"m%d","v":"%s","w":"\u00e9%d"}`,
+			i, strings.Repeat("x", (i*i*37)%(70<<10)), i)
+		lr := plog.NewLogRecord()
+		require.Zero(t, p.Parse([]byte(line), lr))
+		records = append(records, kept{lr, recordJSON(t, lr)})
+		assert.Equal(t, fmt.Sprintf("\u00e9%d", i), attr(t, lr, "w").Str())
+	}
+	for _, r := range records {
+		assert.Equal(t, r.want, recordJSON(t, r.lr))
+	}
+}
+
+func TestSeverityTextAsWritten(t *testing.T) {
+	for _, level := range []string{"INFO", "info", "Warning", "WARN", "CRITICAL", "notice"} {
+		lr, _ := parse(t, `{"level":"`+level+`"}`)
+		assert.Equal(t, level, lr.SeverityText())
+		lr, _ = parse(t, level+" text line")
+		assert.Equal(t, Severity([]byte(level)), lr.SeverityNumber())
+		if lr.SeverityNumber() != plog.SeverityNumberUnspecified {
+			assert.Equal(t, level, lr.SeverityText())
+		}
+	}
+}
+
+func TestAttributesAllocatedOnce(t *testing.T) {
+	// The attribute array is sized once, with room for what the caller
+	// adds: adding them costs their value wrappers only.
+	names := []string{"added0", "added1", "added2"}
+	for _, line := range []string{lineNewFrontend, lineNewWorker, lineSpanClosed, linePython, lineError, lineOld, lineANSI} {
+		in := []byte(line)
+		for reserve := range len(names) + 1 {
+			allocs := func(add int) float64 {
+				p := Parser{Reserve: reserve}
+				return testing.AllocsPerRun(20, func() {
+					lr := plog.NewLogRecord()
+					p.Parse(in, lr)
+					for _, name := range names[:add] {
+						lr.Attributes().PutBool(name, true)
+					}
+				})
+			}
+			assert.Equal(t, allocs(0)+float64(reserve), allocs(reserve), "%d added to %.40s…", reserve, line)
+		}
+	}
+}
+
+func TestQuoteOrBackslash(t *testing.T) {
+	naive := func(b []byte, i int) int {
+		for ; i < len(b); i++ {
+			if b[i] == '"' || b[i] == '\\' {
+				return i
+			}
+		}
+		return len(b)
+	}
+	// Every length up to past the long-string switch, every start, a quote
+	// or backslash (or none) at every place, next to bytes that differ from
+	// them by one bit or have the high bit set.
+	for n := range 80 {
+		for _, c := range []byte{'"', '\\', 0} {
+			for at := range n + 1 {
+				b := bytes.Repeat([]byte{'a', 0x22 ^ 0x80, 0x5c ^ 1, 0xff, 0x23, 0x5d, 0x01}, n)[:n]
+				if at < n && c != 0 {
+					b[at] = c
+				}
+				for start := range min(n+1, 10) {
+					require.Equal(t, naive(b, start), quoteOrBackslash(b, start), "n %d at %d start %d c %q", n, at, start, c)
+				}
+			}
+		}
+	}
+}
+
+func TestParseTruncatedValueOfEmptyKeyCut(t *testing.T) {
+	// The attribute of an empty key whose value is cut stays, empty (as it
+	// always did: an empty name is not told from no attribute being read).
+	var p Parser
+	lr := plog.NewLogRecord()
+	p.ParseTruncated([]byte(`{"a":"b","":"cut her`), lr)
+	assert.Equal(t, map[string]any{"a": "b", "": nil}, lr.Attributes().AsRaw())
+	lr = plog.NewLogRecord()
+	p.ParseTruncated([]byte(`{"a":"b","c":"cut her`), lr)
+	assert.Equal(t, map[string]any{"a": "b"}, lr.Attributes().AsRaw())
 }

@@ -10,39 +10,44 @@ import (
 // parseText fills lr from a line that is not a JSON object: the body is the
 // line with ANSI escape sequences removed and trailing line-end characters
 // cut, a leading timestamp and level (in either order) set the record's time
-// and severity, and AttrText marks the record. It returns false when nothing
-// but escape sequences and whitespace remains.
-func parseText(line []byte, lr plog.LogRecord) bool {
+// and severity, and AttrText marks the record (with room for reserve more
+// attributes). It returns false when nothing but escape sequences and
+// whitespace remains.
+func parseText(line []byte, lr plog.LogRecord, reserve int) bool {
 	text := StripANSI(line)
 	text = bytes.TrimRight(text, "\r\n")
 	if isBlank(text) {
 		return false
 	}
-	lr.Body().SetStr(string(text))
+	body := string(text)
+	lr.Body().SetStr(body)
+	lr.Attributes().EnsureCapacity(1 + reserve)
 	lr.Attributes().PutBool(AttrText, true)
 
-	rest := text[firstNonSpace(text):]
-	if ts, n, ok := parseTimePrefix(rest); ok {
+	at := firstNonSpace(text)
+	if ts, n, ok := parseTimePrefix(text[at:]); ok {
 		lr.SetTimestamp(pcommon.Timestamp(ts))
-		rest = rest[n:]
-		rest = rest[firstNonSpace(rest):]
+		at += n
+		at += firstNonSpace(text[at:])
 	}
-	if word := leadingWord(rest); len(word) > 0 {
-		if sev := Severity(word); sev != plog.SeverityNumberUnspecified {
+	if start, end := leadingWord(text, at); end > start {
+		if sev := Severity(text[start:end]); sev != plog.SeverityNumberUnspecified {
 			lr.SetSeverityNumber(sev)
-			lr.SetSeverityText(string(word))
+			// The level as written is a part of the body.
+			lr.SetSeverityText(body[start:end])
 		}
 	}
 	return true
 }
 
-// leadingWord returns the leading run of ASCII letters of b, with one pair
-// of surrounding brackets allowed ("[ERROR]").
-func leadingWord(b []byte) []byte {
-	if len(b) > 0 && b[0] == '[' {
-		b = b[1:]
+// leadingWord returns where the run of ASCII letters at b[i:] starts and
+// ends, with one pair of surrounding brackets allowed ("[ERROR]"); start ==
+// end when there is none.
+func leadingWord(b []byte, i int) (start, end int) {
+	if i < len(b) && b[i] == '[' {
+		i++
 	}
-	i := 0
+	start = i
 	for i < len(b) && ((b[i] >= 'A' && b[i] <= 'Z') || (b[i] >= 'a' && b[i] <= 'z')) {
 		i++
 	}
@@ -50,10 +55,10 @@ func leadingWord(b []byte) []byte {
 		switch b[i] {
 		case ' ', ':', ']', '\t':
 		default:
-			return nil
+			return start, start
 		}
 	}
-	return b[:i]
+	return start, i
 }
 
 // StripANSI removes ANSI escape sequences (CSI such as colours, OSC, and
