@@ -323,6 +323,22 @@ func idString(v pcommon.Value) (string, bool) {
 	return "", false
 }
 
+// ownXRID reads the item's own x_request_id value: an id written as a
+// number becomes a string; a value that is no id is counted.
+func ownXRID(v pcommon.Value, st *Stats) (xrid string, changed bool) {
+	if s, ok := idString(v); ok {
+		if v.Type() != pcommon.ValueTypeStr {
+			v.SetStr(s)
+			changed = true
+		}
+		return s, changed
+	}
+	if v.Type() != pcommon.ValueTypeStr || v.Str() != "" {
+		st.UnexpectedType++
+	}
+	return "", false
+}
+
 // requestIDs applies the request-id rules to f.attrs and returns the
 // caller's request id (x_request_id) the item carries after them, "" if
 // none.
@@ -332,16 +348,7 @@ func (n *Normalizer) requestIDs(f *found, st *Stats) (xrid string, changed bool)
 	}
 	attrs := f.attrs
 	if f.mask&hasXRID != 0 {
-		v := f.v[sXRID]
-		if s, ok := idString(v); ok {
-			xrid = s
-			if v.Type() != pcommon.ValueTypeStr {
-				v.SetStr(s)
-				changed = true
-			}
-		} else if v.Type() != pcommon.ValueTypeStr || v.Str() != "" {
-			st.UnexpectedType++
-		}
+		xrid, changed = ownXRID(f.v[sXRID], st)
 	}
 	// Everything the rules below read is read before the first attribute
 	// is added or removed: removing one moves another into its place.
@@ -439,15 +446,7 @@ func (n *Normalizer) requestIDsByKey(f *found, st *Stats) (xrid string, changed 
 	f.stale = true
 	if mask&hasXRID != 0 {
 		v, _ := attrs.Get(dynamo.XRequestID)
-		if s, ok := idString(v); ok {
-			xrid = s
-			if v.Type() != pcommon.ValueTypeStr {
-				v.SetStr(s)
-				changed = true
-			}
-		} else if v.Type() != pcommon.ValueTypeStr || v.Str() != "" {
-			st.UnexpectedType++
-		}
+		xrid, changed = ownXRID(v, st)
 	}
 	if mask&hasAlias != 0 {
 		for _, a := range n.aliases {
