@@ -108,11 +108,13 @@ type Chunk struct {
 
 	owner    *Owner
 	deadline time.Time
-	// prev and next link the pending chunks, oldest first (Store.fifo);
-	// tnext the pending chunks of the same trace (Store.pending).
-	prev, next *Chunk
-	tnext      *Chunk
+	// link puts the chunk in the pending chunks, oldest first (Store.fifo);
+	// tnext links the pending chunks of the same trace (Store.pending).
+	link  links[Chunk]
+	tnext *Chunk
 }
+
+func (c *Chunk) links() *links[Chunk] { return &c.link }
 
 // DeliverFunc receives released chunks of one owner, oldest first. It runs on
 // the Store's goroutine (or in Unregister) and must not call back into the
@@ -131,9 +133,11 @@ type idEntry struct {
 	xrid  string
 	none  bool
 	added time.Time
-	// prev and next link the entries, oldest first (Store.idOrder).
-	prev, next *idEntry
+	// link puts the entry in Store.idOrder, oldest first.
+	link links[idEntry]
 }
+
+func (e *idEntry) links() *links[idEntry] { return &e.link }
 
 // overflowShare: chunks released to make room go out together once they
 // amount to 1/overflowShare of MaxHeldItems (or with the next release or
@@ -148,9 +152,9 @@ type Store struct {
 
 	mu      sync.Mutex
 	ids     map[pcommon.TraceID]*idEntry
-	idOrder idList
+	idOrder list[idEntry, *idEntry]
 	pending map[pcommon.TraceID]traceChunks
-	fifo    chunkList // still pending
+	fifo    list[Chunk, *Chunk] // still pending
 	ready   []*Chunk
 	held    int // items pending (not those ready and on their way out)
 	// overflowed is the items made ready to make room since the last
@@ -230,7 +234,7 @@ func (s *Store) Unregister(ctx context.Context, o *Owner) {
 	o.closed = true
 	var mine []*Chunk
 	for c := s.fifo.head; c != nil; {
-		next := c.next
+		next := c.link.next
 		if c.owner == o {
 			s.removePending(c)
 			c.Reason = ReasonShutdown
@@ -579,56 +583,38 @@ func (s *Store) flush() {
 // Chunk.tnext.
 type traceChunks struct{ head, tail *Chunk }
 
-// chunkList is a list of chunks linked by Chunk.prev and Chunk.next.
-type chunkList struct{ head, tail *Chunk }
+// links are the fields that put an element in a list.
+type links[T any] struct{ prev, next *T }
 
-func (l *chunkList) pushBack(c *Chunk) {
-	c.prev, c.next = l.tail, nil
-	if l.tail == nil {
-		l.head = c
-	} else {
-		l.tail.next = c
-	}
-	l.tail = c
-}
+// list is a doubly linked list whose links live in its elements, so that
+// adding and removing allocate nothing.
+type list[T any, P interface {
+	*T
+	links() *links[T]
+}] struct{ head, tail *T }
 
-func (l *chunkList) remove(c *Chunk) {
-	if c.prev == nil {
-		l.head = c.next
-	} else {
-		c.prev.next = c.next
-	}
-	if c.next == nil {
-		l.tail = c.prev
-	} else {
-		c.next.prev = c.prev
-	}
-	c.prev, c.next = nil, nil
-}
-
-// idList is a list of id entries linked by idEntry.prev and idEntry.next.
-type idList struct{ head, tail *idEntry }
-
-func (l *idList) pushBack(e *idEntry) {
-	e.prev, e.next = l.tail, nil
+func (l *list[T, P]) pushBack(e P) {
+	le := e.links()
+	le.prev, le.next = l.tail, nil
 	if l.tail == nil {
 		l.head = e
 	} else {
-		l.tail.next = e
+		P(l.tail).links().next = e
 	}
 	l.tail = e
 }
 
-func (l *idList) remove(e *idEntry) {
-	if e.prev == nil {
-		l.head = e.next
+func (l *list[T, P]) remove(e P) {
+	le := e.links()
+	if le.prev == nil {
+		l.head = le.next
 	} else {
-		e.prev.next = e.next
+		P(le.prev).links().next = le.next
 	}
-	if e.next == nil {
-		l.tail = e.prev
+	if le.next == nil {
+		l.tail = le.prev
 	} else {
-		e.next.prev = e.prev
+		P(le.next).links().prev = le.prev
 	}
-	e.prev, e.next = nil, nil
+	le.prev, le.next = nil, nil
 }
