@@ -25,6 +25,7 @@ package propagate // import "github.com/otelcol-dynamo/otelcol-dynamo/processor/
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -311,19 +312,22 @@ func (t *Txn) End() {
 
 // Learn records the trace's request id. The first id learned for a trace
 // stays. Chunks held for the trace become ready, to be annotated with it.
+// The Store keeps its own copy of the id: the caller's string may be a view
+// of a larger buffer (a receiver's arena, a request), which remembering the
+// id for trace_ttl would otherwise keep alive.
 func (t *Txn) Learn(tid pcommon.TraceID, xrid string) {
 	s := t.s
 	e := s.ids[tid]
 	switch {
 	case e == nil:
-		s.insertID(tid, xrid, false, t.now)
+		s.insertID(tid, strings.Clone(xrid), false, t.now)
 	case e.none:
-		e.none, e.xrid = false, xrid
+		e.none, e.xrid = false, strings.Clone(xrid)
 	default:
 		if !t.expired(e) {
 			return
 		}
-		e.xrid, e.added = xrid, t.now
+		e.xrid, e.added = strings.Clone(xrid), t.now
 		s.idOrder.remove(e)
 		s.idOrder.pushBack(e)
 	}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -389,4 +390,18 @@ func TestOverflowWakesInGroups(t *testing.T) {
 	txn.End()
 	assert.Len(t, s.wake, 1)
 	s.Unregister(context.Background(), o)
+}
+
+func TestLearnedIDDoesNotPinTheCallersBuffer(t *testing.T) {
+	s := New(Config{Wait: time.Second, MaxHeldItems: 10, MaxTraces: 10, TraceTTL: time.Minute})
+	buf := []byte("prefix-0123456789abcdef-suffix")
+	xrid := unsafe.String(&buf[7], 16) // a view into buf, as a receiver's arena hands out
+	tid := pcommon.TraceID{1}
+	txn := s.Begin()
+	txn.Learn(tid, xrid)
+	got, state := txn.Lookup(tid)
+	txn.End()
+	require.Equal(t, Known, state)
+	assert.Equal(t, "0123456789abcdef", got)
+	assert.NotSame(t, unsafe.StringData(xrid), unsafe.StringData(got), "the store keeps a view of the caller's buffer")
 }
