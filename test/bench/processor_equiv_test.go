@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -13,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/otelcol-dynamo/otelcol-dynamo/internal/dynamo"
+	"github.com/otelcol-dynamo/otelcol-dynamo/internal/testutil"
 )
 
 // runTraces passes every batch of w (cloned) through a fresh processor of c
@@ -254,4 +256,53 @@ func TestPrimedLogsPassStraightThrough(t *testing.T) {
 	}
 	require.NoError(t, lp.Shutdown(context.Background()))
 	require.NoError(t, tp.Shutdown(context.Background()))
+}
+
+// TestRequestsReleaseHeldRecords checks the premise of the "requests" case
+// of BenchmarkProcessor: log records that come before their spans are held,
+// and the spans' arrival releases them, each with its trace's x_request_id,
+// without waiting for Shutdown.
+func TestRequestsReleaseHeldRecords(t *testing.T) {
+	w := processorWorkload(false)
+	cfg := dynamoCandidate.config(t)
+	sink := new(consumertest.LogsSink)
+	lp := newLogsProcessorWith(t, dynamoCandidate, cfg, sink)
+	tp := newTracesProcessorWith(t, dynamoCandidate, cfg, consumertest.NewNop())
+	ctx := context.Background()
+	xrids := map[pcommon.TraceID]string{}
+	for i := range w.Logs {
+		ld := w.CloneLogs(i)
+		require.NoError(t, lp.ConsumeLogs(ctx, ld))
+		require.Zero(t, ld.LogRecordCount(), "batch %d: records passed before their spans", i)
+		td := w.CloneTraces(i)
+		for _, rs := range td.ResourceSpans().All() {
+			for _, ss := range rs.ScopeSpans().All() {
+				for _, sp := range ss.Spans().All() {
+					if v, ok := sp.Attributes().Get(dynamo.XRequestID); ok && sp.ParentSpanID().IsEmpty() {
+						xrids[sp.TraceID()] = v.Str()
+					}
+				}
+			}
+		}
+		require.NoError(t, tp.ConsumeTraces(ctx, td))
+	}
+	testutil.Eventually(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if got := sink.LogRecordCount(); got != w.Records {
+			return fmt.Errorf("%d of %d records released", got, w.Records)
+		}
+		return nil
+	})
+	for _, ld := range sink.AllLogs() {
+		for _, rl := range ld.ResourceLogs().All() {
+			for _, sl := range rl.ScopeLogs().All() {
+				for _, lr := range sl.LogRecords().All() {
+					v, ok := lr.Attributes().Get(dynamo.XRequestID)
+					require.True(t, ok, "record of trace %s without x_request_id", lr.TraceID())
+					assert.Equal(t, xrids[lr.TraceID()], v.Str())
+				}
+			}
+		}
+	}
+	require.NoError(t, lp.Shutdown(ctx))
+	require.NoError(t, tp.Shutdown(ctx))
 }

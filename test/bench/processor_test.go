@@ -194,6 +194,54 @@ func benchLogs(b *testing.B, c candidate, w *Workload, primed bool) {
 	m.Report(in, "record")
 }
 
+// requestBatch is one batch of requests as Dynamo exports them: the worker's
+// log records, then the spans (the frontend's root among them).
+type requestBatch struct {
+	logs   plog.Logs
+	traces ptrace.Traces
+}
+
+// benchRequests feeds each batch's log records and then its spans to a logs
+// and a traces instance of one processor configuration, as a collector whose
+// logs and traces pipelines share it, and reports items (records and spans)
+// per CPU-second. The dynamo processor holds the records until the spans of
+// their trace arrive and releases them, annotated, on its own goroutine;
+// Shutdown, which releases whatever is still held, is measured too.
+func benchRequests(b *testing.B, c candidate, w *Workload) {
+	var cnt counter
+	cfg := c.config(b)
+	lp := newLogsProcessorWith(b, c, cfg, cnt.logs())
+	tp := newTracesProcessorWith(b, c, cfg, cnt.traces())
+	m := NewMeter(b)
+	b.ReportAllocs()
+	ctx := context.Background()
+	var records int64
+	in := consumePooled(b, m, poolSize(w.TraceBatches(), w.TraceBatchBytes(0)+w.LogBatchBytes(0)),
+		func(i int) requestBatch {
+			k := i % w.TraceBatches()
+			return requestBatch{w.CloneLogs(k), w.CloneTraces(k)}
+		},
+		func(r requestBatch) int {
+			n := r.logs.LogRecordCount()
+			records += int64(n)
+			return n + r.traces.SpanCount()
+		},
+		func(r requestBatch) error {
+			if err := lp.ConsumeLogs(ctx, r.logs); err != nil {
+				return err
+			}
+			return tp.ConsumeTraces(ctx, r.traces)
+		})
+	m.Start()
+	require.NoError(b, lp.Shutdown(ctx))
+	require.NoError(b, tp.Shutdown(ctx))
+	m.Stop()
+	if got := cnt.records.Load() + cnt.spans.Load(); got != int64(in) || cnt.records.Load() != records {
+		b.Fatalf("%s: %d items in (%d records), %d out (%d records)", c.name, in, records, got, cnt.records.Load())
+	}
+	m.Report(in, "item")
+}
+
 // processorWorkload is the input of BenchmarkProcessor: 16 batches of 64
 // requests of the default mix (about 8 spans and, for the new version, 6
 // OTLP log records per request).
@@ -217,7 +265,12 @@ func processorWorkload(splitRoots bool) *Workload {
 //	                  already seen by the same processor in a traces pipeline
 //	logs_held         the same records with no span seen: every record
 //	                  waits for its trace's x_request_id (the dynamo
-//	                  processor holds them; Shutdown releases them)
+//	                  processor holds them until max_held_items pushes them
+//	                  out or Shutdown releases them: the worst case)
+//	requests          each batch's log records, then its spans, through a
+//	                  logs and a traces instance of one configuration: the
+//	                  dynamo processor holds the records until their root
+//	                  arrives, as Dynamo sends them (items = records + spans)
 func BenchmarkProcessor(b *testing.B) {
 	whole := processorWorkload(false).Freeze()
 	late := processorWorkload(true).Freeze()
@@ -232,5 +285,8 @@ func BenchmarkProcessor(b *testing.B) {
 	}
 	for _, c := range processorCandidates {
 		b.Run("logs_held/"+c.name, func(b *testing.B) { benchLogs(b, c, whole, false) })
+	}
+	for _, c := range processorCandidates {
+		b.Run("requests/"+c.name, func(b *testing.B) { benchRequests(b, c, whole) })
 	}
 }
