@@ -9,7 +9,6 @@ import (
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processorhelper"
 
-	"github.com/otelcol-dynamo/otelcol-dynamo/internal/dynamo"
 	"github.com/otelcol-dynamo/otelcol-dynamo/processor/dynamoprocessor/internal/normalize"
 	"github.com/otelcol-dynamo/otelcol-dynamo/processor/dynamoprocessor/internal/propagate"
 )
@@ -121,7 +120,7 @@ func (p *logsProcessor) propagate(ctx context.Context, ld plog.Logs, sc *batchSc
 					tid := lr.TraceID()
 					switch xrid, state := cache.lookup(&txn, tid); state {
 					case propagate.Known:
-						lr.Attributes().PutStr(dynamo.XRequestID, xrid)
+						putAbsent(lr.Attributes(), xrid)
 						propagated++
 						if f&flagChanged == 0 {
 							st.Changed++
@@ -209,7 +208,7 @@ func (p *logsProcessor) deliver(ctx context.Context, chunks []*propagate.Chunk) 
 			propagated += annotateLogs(d, c.XRequestID)
 		case *heldPart:
 			for _, r := range d.refs {
-				d.b.lscopes[r.scope].LogRecords().At(int(r.idx)).Attributes().PutStr(dynamo.XRequestID, c.XRequestID)
+				putAbsent(d.b.lscopes[r.scope].LogRecords().At(int(r.idx)).Attributes(), c.XRequestID)
 			}
 			propagated += int64(len(d.refs))
 		}
@@ -316,7 +315,7 @@ func annotateLogs(ld plog.Logs, xrid string) int64 {
 		for j := 0; j < sls.Len(); j++ {
 			lrs := sls.At(j).LogRecords()
 			for k := 0; k < lrs.Len(); k++ {
-				lrs.At(k).Attributes().PutStr(dynamo.XRequestID, xrid)
+				putAbsent(lrs.At(k).Attributes(), xrid)
 				n++
 			}
 		}

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/otelcol-dynamo/otelcol-dynamo/internal/dynamo"
 	"github.com/otelcol-dynamo/otelcol-dynamo/processor/dynamoprocessor/internal/propagate"
 )
 
@@ -470,4 +471,13 @@ func (b *base) heldOnArrival(ctx context.Context, held, overflow int64) {
 	if overflow > 0 {
 		b.sh.tel.ProcessorDynamoHeldReleased.Add(ctx, overflow, b.reasonOpt[propagate.ReasonOverflow])
 	}
+}
+
+// putAbsent gives an item that lacks it its trace's x_request_id, growing
+// the attribute array by exactly one: appending to a full array would
+// double it, and the spare half would live, and be marked by the garbage
+// collector, as long as the item.
+func putAbsent(attrs pcommon.Map, xrid string) {
+	attrs.EnsureCapacity(attrs.Len() + 1)
+	attrs.PutStr(dynamo.XRequestID, xrid)
 }

@@ -9,7 +9,6 @@ import (
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processorhelper"
 
-	"github.com/otelcol-dynamo/otelcol-dynamo/internal/dynamo"
 	"github.com/otelcol-dynamo/otelcol-dynamo/processor/dynamoprocessor/internal/normalize"
 	"github.com/otelcol-dynamo/otelcol-dynamo/processor/dynamoprocessor/internal/propagate"
 )
@@ -130,7 +129,7 @@ func (p *tracesProcessor) propagate(ctx context.Context, td ptrace.Traces, sc *b
 					tid := span.TraceID()
 					switch xrid, state := cache.lookup(&txn, tid); state {
 					case propagate.Known:
-						span.Attributes().PutStr(dynamo.XRequestID, xrid)
+						putAbsent(span.Attributes(), xrid)
 						propagated++
 						if f&flagChanged == 0 {
 							st.Changed++
@@ -218,7 +217,7 @@ func (p *tracesProcessor) deliver(ctx context.Context, chunks []*propagate.Chunk
 			propagated += annotateTraces(d, c.XRequestID)
 		case *heldPart:
 			for _, r := range d.refs {
-				d.b.tscopes[r.scope].Spans().At(int(r.idx)).Attributes().PutStr(dynamo.XRequestID, c.XRequestID)
+				putAbsent(d.b.tscopes[r.scope].Spans().At(int(r.idx)).Attributes(), c.XRequestID)
 			}
 			propagated += int64(len(d.refs))
 		}
@@ -325,7 +324,7 @@ func annotateTraces(td ptrace.Traces, xrid string) int64 {
 		for j := 0; j < sss.Len(); j++ {
 			spans := sss.At(j).Spans()
 			for k := 0; k < spans.Len(); k++ {
-				spans.At(k).Attributes().PutStr(dynamo.XRequestID, xrid)
+				putAbsent(spans.At(k).Attributes(), xrid)
 				n++
 			}
 		}
