@@ -269,7 +269,7 @@ func TestRequestsReleaseHeldRecords(t *testing.T) {
 	lp := newLogsProcessorWith(t, dynamoCandidate, cfg, sink)
 	tp := newTracesProcessorWith(t, dynamoCandidate, cfg, consumertest.NewNop())
 	ctx := context.Background()
-	xrids := map[pcommon.TraceID]string{}
+	xrids := map[string]any{} // trace id → its root's x_request_id
 	for i := range w.Logs {
 		ld := w.CloneLogs(i)
 		require.NoError(t, lp.ConsumeLogs(ctx, ld))
@@ -279,7 +279,7 @@ func TestRequestsReleaseHeldRecords(t *testing.T) {
 			for _, ss := range rs.ScopeSpans().All() {
 				for _, sp := range ss.Spans().All() {
 					if v, ok := sp.Attributes().Get(dynamo.XRequestID); ok && sp.ParentSpanID().IsEmpty() {
-						xrids[sp.TraceID()] = v.Str()
+						xrids[sp.TraceID().String()] = v.Str()
 					}
 				}
 			}
@@ -292,16 +292,9 @@ func TestRequestsReleaseHeldRecords(t *testing.T) {
 		}
 		return nil
 	})
-	for _, ld := range sink.AllLogs() {
-		for _, rl := range ld.ResourceLogs().All() {
-			for _, sl := range rl.ScopeLogs().All() {
-				for _, lr := range sl.LogRecords().All() {
-					v, ok := lr.Attributes().Get(dynamo.XRequestID)
-					require.True(t, ok, "record of trace %s without x_request_id", lr.TraceID())
-					assert.Equal(t, xrids[lr.TraceID()], v.Str())
-				}
-			}
-		}
+	for _, r := range recordViews(sink.AllLogs()) {
+		require.Contains(t, r.Attributes, dynamo.XRequestID, "record of trace %s", r.TraceID)
+		assert.Equal(t, xrids[r.TraceID], r.Attributes[dynamo.XRequestID])
 	}
 	require.NoError(t, lp.Shutdown(ctx))
 	require.NoError(t, tp.Shutdown(ctx))
