@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -86,8 +87,10 @@ func pipelineGenerator() telemetrygen.Options {
 	return o
 }
 
-// spansPerRequest is the mean number of spans of the mix.
-func spansPerRequest() float64 {
+// spansPerRequest is the mean number of spans of the mix, computed once:
+// every generator of every rig needs it, and other rigs' generators may
+// already be running.
+var spansPerRequest = sync.OnceValue(func() float64 {
 	g := telemetrygen.NewGenerator(pipelineGenerator())
 	n := 0
 	const reqs = 5000
@@ -95,7 +98,7 @@ func spansPerRequest() float64 {
 		n += len(g.Next(time.Now()).Spans)
 	}
 	return float64(n) / reqs
-}
+})
 
 // rig is one collector of a pipeline measurement with its sink and its
 // generator.
