@@ -295,6 +295,12 @@ func runPipelines(tb testing.TB, vs []pipelineVariant, spansPerSec float64, warm
 		}
 	}
 	time.Sleep(measure)
+	if dir := os.Getenv("BENCH_PPROF_DIR"); dir != "" {
+		for _, r := range rigs {
+			name := fmt.Sprintf("%s-%s.heap.pprof", r.v.name, rateName(spansPerSec))
+			fetchURL(tb, fmt.Sprintf("http://%s/debug/pprof/heap", r.pprofAddr), filepath.Join(dir, name))
+		}
+	}
 	s1 := make([]sample, len(rigs))
 	for i, r := range rigs {
 		s1[i] = r.sample(tb)
@@ -309,7 +315,12 @@ func runPipelines(tb testing.TB, vs []pipelineVariant, spansPerSec float64, warm
 // fetchProfile saves a CPU profile of the collector over d
 // (BENCH_PPROF_DIR set: the pprof extension is on).
 func fetchProfile(tb testing.TB, addr, path string, d time.Duration) {
-	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, int(d.Seconds())))
+	fetchURL(tb, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, int(d.Seconds())), path)
+}
+
+// fetchURL saves what url answers to path; a failure is logged, not fatal.
+func fetchURL(tb testing.TB, url, path string) {
+	resp, err := http.Get(url)
 	if err != nil {
 		tb.Logf("profile: %v", err)
 		return

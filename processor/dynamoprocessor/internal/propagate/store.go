@@ -25,7 +25,6 @@ package propagate // import "github.com/otelcol-dynamo/otelcol-dynamo/processor/
 
 import (
 	"context"
-	"strings"
 	"sync"
 	"time"
 
@@ -129,17 +128,6 @@ type Owner struct {
 	inflight sync.WaitGroup
 }
 
-type idEntry struct {
-	tid   pcommon.TraceID
-	xrid  string
-	none  bool
-	added time.Time
-	// link puts the entry in Store.idOrder, oldest first.
-	link links[idEntry]
-}
-
-func (e *idEntry) links() *links[idEntry] { return &e.link }
-
 // overflowShare: chunks released to make room go out together once they
 // amount to 1/overflowShare of MaxHeldItems (or with the next release or
 // tick), rather than one delivery per batch that made room.
@@ -152,8 +140,7 @@ type Store struct {
 	tick time.Duration
 
 	mu      sync.Mutex
-	ids     map[pcommon.TraceID]*idEntry
-	idOrder list[idEntry, *idEntry]
+	ids     idTable
 	pending map[pcommon.TraceID]traceChunks
 	fifo    list[Chunk, *Chunk] // still pending
 	ready   []*Chunk
@@ -179,7 +166,7 @@ func New(cfg Config) *Store {
 	return &Store{
 		cfg:     cfg,
 		tick:    tick,
-		ids:     map[pcommon.TraceID]*idEntry{},
+		ids:     newIDTable(),
 		pending: map[pcommon.TraceID]traceChunks{},
 		wake:    make(chan struct{}, 1),
 
@@ -277,7 +264,7 @@ func (s *Store) Held() int {
 func (s *Store) Traces() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.ids)
+	return s.ids.len()
 }
 
 // Txn is one batch's access to the Store, under its lock: learn first, then
@@ -317,19 +304,17 @@ func (t *Txn) End() {
 // id for trace_ttl would otherwise keep alive.
 func (t *Txn) Learn(tid pcommon.TraceID, xrid string) {
 	s := t.s
-	e := s.ids[tid]
+	e := s.ids.get(tid)
 	switch {
 	case e == nil:
-		s.insertID(tid, strings.Clone(xrid), false, t.now)
+		s.insertID(tid, xrid, false, t.now)
 	case e.none:
-		e.none, e.xrid = false, strings.Clone(xrid)
+		s.ids.setID(e, xrid)
 	default:
 		if !t.expired(e) {
 			return
 		}
-		e.xrid, e.added = strings.Clone(xrid), t.now
-		s.idOrder.remove(e)
-		s.idOrder.pushBack(e)
+		s.ids.relearn(e, xrid, t.now)
 	}
 	t.releaseTrace(tid, ReasonRequestID, xrid)
 }
@@ -338,10 +323,10 @@ func (t *Txn) Learn(tid pcommon.TraceID, xrid string) {
 // an id is already known. Chunks held for the trace become ready, unchanged.
 func (t *Txn) LearnNone(tid pcommon.TraceID) {
 	s := t.s
-	if e := s.ids[tid]; e != nil && !t.expired(e) {
+	if e := s.ids.get(tid); e != nil && !t.expired(e) {
 		return
 	} else if e != nil {
-		s.removeID(e)
+		s.ids.remove(e)
 	}
 	s.insertID(tid, "", true, t.now)
 	t.releaseTrace(tid, ReasonNoRequestID, "")
@@ -349,14 +334,14 @@ func (t *Txn) LearnNone(tid pcommon.TraceID) {
 
 // Lookup returns what is known about the trace's request id.
 func (t *Txn) Lookup(tid pcommon.TraceID) (string, State) {
-	e := t.s.ids[tid]
+	e := t.s.ids.get(tid)
 	if e == nil || t.expired(e) {
 		return "", Unknown
 	}
 	if e.none {
 		return "", None
 	}
-	return e.xrid, Known
+	return t.s.ids.xrid(e), Known
 }
 
 // Hold keeps data (items spans or log records of trace tid) for up to the
@@ -447,7 +432,7 @@ func (t *Txn) Restore(o *Owner, tid pcommon.TraceID, data any, items int, ext an
 }
 
 func (t *Txn) expired(e *idEntry) bool {
-	return t.s.cfg.TraceTTL > 0 && t.now.Sub(e.added) >= t.s.cfg.TraceTTL
+	return t.s.cfg.TraceTTL > 0 && t.s.ids.age(e, t.now) >= t.s.cfg.TraceTTL
 }
 
 func (t *Txn) releaseTrace(tid pcommon.TraceID, reason Reason, xrid string) {
@@ -470,17 +455,10 @@ func (t *Txn) releaseTrace(tid pcommon.TraceID, reason Reason, xrid string) {
 }
 
 func (s *Store) insertID(tid pcommon.TraceID, xrid string, none bool, now time.Time) {
-	for s.cfg.MaxTraces > 0 && len(s.ids) >= s.cfg.MaxTraces {
-		s.removeID(s.idOrder.head)
+	for s.cfg.MaxTraces > 0 && s.ids.len() >= s.cfg.MaxTraces {
+		s.ids.remove(s.ids.oldest())
 	}
-	e := &idEntry{tid: tid, xrid: xrid, none: none, added: now}
-	s.idOrder.pushBack(e)
-	s.ids[tid] = e
-}
-
-func (s *Store) removeID(e *idEntry) {
-	s.idOrder.remove(e)
-	delete(s.ids, e.tid)
+	s.ids.insert(tid, xrid, none, now)
 }
 
 // removePending takes c out of the pending structures.
@@ -541,11 +519,11 @@ func (s *Store) expire(now time.Time) {
 		s.ready = append(s.ready, c)
 	}
 	if s.cfg.TraceTTL > 0 {
-		for ie := s.idOrder.head; ie != nil; ie = s.idOrder.head {
-			if now.Sub(ie.added) < s.cfg.TraceTTL {
+		for e := s.ids.oldest(); e != nil; e = s.ids.oldest() {
+			if s.ids.age(e, now) < s.cfg.TraceTTL {
 				break
 			}
-			s.removeID(ie)
+			s.ids.remove(e)
 		}
 	}
 }
