@@ -153,7 +153,10 @@ const (
 // batchScratch is reused across batches so the passes do not allocate.
 type batchScratch struct {
 	learn []learned
-	flags []uint8
+	// learnt says, per trace, what learn already has for it (learntID,
+	// learntNone), so that each lesson reaches the store once per batch.
+	learnt map[pcommon.TraceID]uint8
+	flags  []uint8
 
 	// What the batch would hold: its items, the traces they belong to and
 	// the scopes they are in, in batch order.
@@ -165,6 +168,7 @@ type batchScratch struct {
 
 func (s *batchScratch) reset() {
 	s.learn = s.learn[:0]
+	clear(s.learnt)
 	s.flags = s.flags[:0]
 	s.items = s.items[:0]
 	clear(s.traces)
@@ -378,10 +382,35 @@ func (hb *heldBatch) taking(nres int) (res, scopes []int32) {
 	return hb.outIdx[:nres], hb.outIdx[nres:]
 }
 
-// addLearned notes one lesson, unless it repeats the one before.
+const (
+	learntID   uint8 = 1 << iota // a request id of the trace is in learn
+	learntNone                   // the trace's root without one is in learn
+)
+
+// addLearned notes one lesson, unless the store would learn nothing from
+// it after the batch's earlier lessons: a trace's first request id stays,
+// and a root without one changes nothing once anything is known. Each
+// lesson that reaches the store costs a look-up in its memory of
+// max_traces traces, mostly cache misses; the spans of one trace carry the
+// same id in several resources of a batch.
 func (s *batchScratch) addLearned(l learned) {
 	if n := len(s.learn); n > 0 && s.learn[n-1] == l {
 		return
+	}
+	if s.learnt == nil {
+		s.learnt = map[pcommon.TraceID]uint8{}
+	}
+	had := s.learnt[l.tid]
+	if l.none {
+		if had != 0 {
+			return
+		}
+		s.learnt[l.tid] = learntNone
+	} else {
+		if had&learntID != 0 {
+			return
+		}
+		s.learnt[l.tid] = had | learntID
 	}
 	s.learn = append(s.learn, l)
 }
