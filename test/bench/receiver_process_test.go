@@ -12,7 +12,8 @@ import (
 
 // receiverProcessConfig is a collector that reads files of dir with the
 // candidate receiver and sends the records through batch to the sink.
-func receiverProcessConfig(tb testing.TB, c receiverCandidate, glob, sink string) string {
+// With BENCH_PPROF_DIR set, the pprof extension listens on pprofAddr.
+func receiverProcessConfig(tb testing.TB, c receiverCandidate, glob, sink, pprofAddr string) string {
 	tb.Helper()
 	var recv map[string]any
 	switch c.name {
@@ -21,8 +22,14 @@ func receiverProcessConfig(tb testing.TB, c receiverCandidate, glob, sink string
 	default:
 		recv = fileLogYAML(tb, glob)
 	}
+	extensions := map[string]any{"health_check": map[string]any{"endpoint": "__HEALTH__"}}
+	enabled := "[health_check]"
+	if os.Getenv("BENCH_PPROF_DIR") != "" {
+		extensions["pprof"] = map[string]any{"endpoint": pprofAddr}
+		enabled = "[health_check, pprof]"
+	}
 	cfg := map[string]any{
-		"extensions": map[string]any{"health_check": map[string]any{"endpoint": "__HEALTH__"}},
+		"extensions": extensions,
 		"receivers":  recv,
 		"processors": map[string]any{"batch": map[string]any{}},
 		"exporters": map[string]any{"otlp_grpc": map[string]any{
@@ -37,7 +44,7 @@ func receiverProcessConfig(tb testing.TB, c receiverCandidate, glob, sink string
 	require.NoError(tb, err)
 	// service last: startCollector appends its telemetry settings to it.
 	return string(out) + `service:
-  extensions: [health_check]
+  extensions: ` + enabled + `
   pipelines:
     logs:
       receivers: [` + c.name + `]
@@ -45,6 +52,10 @@ func receiverProcessConfig(tb testing.TB, c receiverCandidate, glob, sink string
       exporters: [otlp_grpc]
 `
 }
+
+// receiverProfileWindow is how long BenchmarkReceiverProcess profiles a
+// collector from the moment the file appears (BENCH_PPROF_DIR set).
+const receiverProfileWindow = 10 * time.Second
 
 // receiverProcessLines is the size of the file BenchmarkReceiverProcess
 // reads.
@@ -89,11 +100,21 @@ func readInProcess(tb testing.TB, c receiverCandidate, src string, lines int) pr
 	require.NoError(tb, err)
 	sink.Start()
 	defer sink.Stop()
-	cfg := receiverProcessConfig(tb, c, filepath.Join(dir, "*.log"), sink.Addr())
-	col, _ := startCollector(tb, "otelcol-"+c.name, func([3]string) string { return cfg })
+	col, addrs := startCollector(tb, "otelcol-"+c.name, func(addrs [3]string) string {
+		return receiverProcessConfig(tb, c, filepath.Join(dir, "*.log"), sink.Addr(), addrs[2])
+	})
 	defer col.stop()
 	time.Sleep(500 * time.Millisecond)
 	u0 := col.usage(tb)
+	if dir := os.Getenv("BENCH_PPROF_DIR"); dir != "" {
+		// A profile of the next seconds, which the read falls within.
+		done := make(chan struct{})
+		defer func() { <-done }()
+		go func() {
+			defer close(done)
+			fetchProfile(tb, addrs[2], filepath.Join(dir, "receiver-"+c.name+".pprof"), receiverProfileWindow)
+		}()
+	}
 	// A hard link: the whole file appears at once, and the next candidate
 	// reads the same bytes.
 	require.NoError(tb, os.Link(src, filepath.Join(dir, "dynamo.log")))
