@@ -108,13 +108,11 @@ type Chunk struct {
 
 	owner    *Owner
 	deadline time.Time
-	// link puts the chunk in the pending chunks, oldest first (Store.fifo);
+	// prev and next link the pending chunks, oldest first (Store.fifo);
 	// tnext links the pending chunks of the same trace (Store.pending).
-	link  links[Chunk]
-	tnext *Chunk
+	prev, next *Chunk
+	tnext      *Chunk
 }
-
-func (c *Chunk) links() *links[Chunk] { return &c.link }
 
 // DeliverFunc receives released chunks of one owner, oldest first. It runs on
 // the Store's goroutine (or in Unregister) and must not call back into the
@@ -142,7 +140,7 @@ type Store struct {
 	mu      sync.Mutex
 	ids     idTable
 	pending map[pcommon.TraceID]traceChunks
-	fifo    list[Chunk, *Chunk] // still pending
+	fifo    chunkList // still pending
 	ready   []*Chunk
 	held    int // items pending (not those ready and on their way out)
 	// overflowed is the items made ready to make room since the last
@@ -222,7 +220,7 @@ func (s *Store) Unregister(ctx context.Context, o *Owner) {
 	o.closed = true
 	var mine []*Chunk
 	for c := s.fifo.head; c != nil; {
-		next := c.link.next
+		next := c.next
 		if c.owner == o {
 			s.removePending(c)
 			c.Reason = ReasonShutdown
@@ -565,38 +563,30 @@ func (s *Store) flush() {
 // Chunk.tnext.
 type traceChunks struct{ head, tail *Chunk }
 
-// links are the fields that put an element in a list.
-type links[T any] struct{ prev, next *T }
+// chunkList is a doubly linked list of chunks, linked by Chunk.prev and
+// Chunk.next, so that adding and removing allocate nothing.
+type chunkList struct{ head, tail *Chunk }
 
-// list is a doubly linked list whose links live in its elements, so that
-// adding and removing allocate nothing.
-type list[T any, P interface {
-	*T
-	links() *links[T]
-}] struct{ head, tail *T }
-
-func (l *list[T, P]) pushBack(e P) {
-	le := e.links()
-	le.prev, le.next = l.tail, nil
+func (l *chunkList) pushBack(c *Chunk) {
+	c.prev, c.next = l.tail, nil
 	if l.tail == nil {
-		l.head = e
+		l.head = c
 	} else {
-		P(l.tail).links().next = e
+		l.tail.next = c
 	}
-	l.tail = e
+	l.tail = c
 }
 
-func (l *list[T, P]) remove(e P) {
-	le := e.links()
-	if le.prev == nil {
-		l.head = le.next
+func (l *chunkList) remove(c *Chunk) {
+	if c.prev == nil {
+		l.head = c.next
 	} else {
-		P(le.prev).links().next = le.next
+		c.prev.next = c.next
 	}
-	if le.next == nil {
-		l.tail = le.prev
+	if c.next == nil {
+		l.tail = c.prev
 	} else {
-		P(le.next).links().prev = le.prev
+		c.next.prev = c.prev
 	}
-	le.prev, le.next = nil, nil
+	c.prev, c.next = nil, nil
 }
