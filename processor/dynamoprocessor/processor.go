@@ -394,6 +394,8 @@ const (
 // max_traces traces, mostly cache misses; the spans of one trace carry the
 // same id in several resources of a batch.
 func (s *batchScratch) addLearned(l learned) {
+	// The lesson just noted again (the next span of the same trace): the
+	// set would say the same, without a look-up per span.
 	if n := len(s.learn); n > 0 && s.learn[n-1] == l {
 		return
 	}

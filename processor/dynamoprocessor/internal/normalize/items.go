@@ -328,7 +328,7 @@ func protocolVersion(v string) string {
 
 // failure reports whether Dynamo recorded a failure on an item, and its
 // description: otel.status_code=error, an error.type, or a request.outcome
-// other than success and cancelled. A span whose status is unset gets
+// other than success and cancelled. Span gives a span whose status is unset
 // status ERROR with the description; one that has a status keeps it.
 func failure(f *found, n *Normalizer) (failed bool, desc string) {
 	f.fresh(n)
