@@ -3,7 +3,6 @@ package jsonlreceiver
 import (
 	"context"
 	"testing"
-	"time"
 
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
@@ -14,20 +13,15 @@ import (
 	"github.com/otelcol-dynamo/otelcol-dynamo/receiver/jsonlreceiver/internal/metadata"
 )
 
-// dynamoLines returns n lines as Dynamo writes them (the generator of the
-// end-to-end benchmarks: every version and topology, span events on).
+// dynamoLines returns the first n lines of the benchmarks' mix
+// (telemetrygen.LineMix).
 func dynamoLines(n int) []string {
-	gen := telemetrygen.NewGenerator(telemetrygen.Options{SystemShare: 0.05, FailureShare: 0.02, SpanEvents: true, Seed: 42})
-	start := time.Date(2026, 7, 30, 18, 4, 11, 0, time.UTC)
-	var lines []string
-	for len(lines) < n {
-		r := gen.Next(start)
-		start = start.Add(time.Millisecond)
-		for i := range r.JSONL {
-			if len(lines) < n {
-				lines = append(lines, string(telemetrygen.AppendJSONL(nil, &r.JSONL[i])))
-			}
+	lines := make([]string, 0, n)
+	for l := range telemetrygen.LineMix(42) {
+		if len(lines) == n {
+			break
 		}
+		lines = append(lines, string(telemetrygen.AppendJSONL(nil, &l)))
 	}
 	return lines
 }

@@ -3,7 +3,6 @@ package parser
 import (
 	"encoding/json"
 	"testing"
-	"time"
 
 	"go.opentelemetry.io/collector/pdata/plog"
 
@@ -58,36 +57,15 @@ func BenchmarkParseBaselineStdlib(b *testing.B) {
 	}
 }
 
-// dynamoLines returns n lines as Dynamo writes them, from the generator the
-// end-to-end benchmarks use: every version and topology, span events on, a
-// few system requests and failures, a vLLM Python line every 40 lines and a
-// DYN_LOG_USE_LOCAL_TZ timestamp every 100.
+// dynamoLines returns the first n lines of the benchmarks' mix
+// (telemetrygen.LineMix).
 func dynamoLines(n int) [][]byte {
-	gen := telemetrygen.NewGenerator(telemetrygen.Options{SystemShare: 0.05, FailureShare: 0.02, SpanEvents: true, Seed: 42})
-	start := time.Date(2026, 7, 30, 18, 4, 11, 0, time.UTC)
 	lines := make([][]byte, 0, n)
-	for len(lines) < n {
-		r := gen.Next(start)
-		start = start.Add(time.Millisecond)
-		for i := range r.JSONL {
-			if len(lines) == n {
-				break
-			}
-			l := r.JSONL[i]
-			if len(lines)%40 == 39 {
-				l = telemetrygen.JSONLLine{Time: l.Time, Level: "INFO", Target: "log",
-					Message: "Engine 000: Avg prompt throughput: 1843.2 tokens/s, Avg generation throughput: 95.4 tokens/s",
-					Fields: []telemetrygen.KV{
-						{Key: "log.file", Value: "/opt/dynamo/venv/lib/python3.12/site-packages/vllm/v1/metrics/loggers.py"},
-						{Key: "log.line", Value: int64(112)},
-						{Key: "log.target", Value: "vllm.v1.metrics.loggers"},
-					}}
-			}
-			if len(lines)%100 == 99 {
-				l.Time = l.Time.In(time.FixedZone("", 2*3600))
-			}
-			lines = append(lines, telemetrygen.AppendJSONL(nil, &l))
+	for l := range telemetrygen.LineMix(42) {
+		if len(lines) == n {
+			break
 		}
+		lines = append(lines, telemetrygen.AppendJSONL(nil, &l))
 	}
 	return lines
 }
