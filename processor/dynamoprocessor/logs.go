@@ -143,6 +143,20 @@ func holdLogs(ld plog.Logs, sc *batchScratch, hb *heldBatch) {
 	hrls := hb.logs.ResourceLogs()
 	rls := ld.ResourceLogs()
 	var hrl plog.ResourceLogs
+	if len(hb.refs) == len(sc.flags) {
+		// Every one of the batch's records is held: its container is held as
+		// it is, resources and scopes not copied.
+		rls.MoveAndAppendTo(hrls)
+		for si, hs := range sc.scopes {
+			hb.lscopes = append(hb.lscopes, hrls.At(int(hs.rs)).ScopeLogs().At(int(hs.ss)))
+			hb.scopeRes = append(hb.scopeRes, hs.rs)
+			first, end := sc.scopeItems(si)
+			for i := first; i < end; i++ {
+				sc.place(i, si, int(sc.items[i].idx))
+			}
+		}
+		return
+	}
 	lastRes := int32(-1)
 	for si := range sc.scopes {
 		hs := sc.scopes[si]

@@ -870,51 +870,73 @@ func rootWithID(trace byte, id string) spanSpec {
 	return root
 }
 
+// heldOnly keeps the items of the traces that are held (1, 2 and 3).
+func heldOnly(items []mixedItem) []mixedItem {
+	var held []mixedItem
+	for _, it := range items {
+		if it.trace >= 1 && it.trace <= 3 {
+			held = append(held, it)
+		}
+	}
+	return held
+}
+
 // A batch holding several traces across resources and scopes gives each
 // trace's items back when that trace is released, in any order and any
-// grouping, under their own resource and scope.
+// grouping, under their own resource and scope: whether the batch has items
+// that pass at once (mixed) or every item is held (the batch's container is
+// then held as it is).
 func TestHeldBatchReleasedTraceByTrace(t *testing.T) {
-	items := mixedItems()
-	for _, signal := range []string{"logs", "traces"} {
-		t.Run(signal, func(t *testing.T) {
-			h := newHarness(t, func(c *Config) { c.Propagation.Wait = time.Minute }, nil, nil)
-			ctx := context.Background()
-			seen := func() map[string]seenItem {
-				if signal == "logs" {
-					return seenLogs(t, h.ls)
+	for _, batch := range []string{"mixed", "all_held"} {
+		for _, signal := range []string{"logs", "traces"} {
+			t.Run(batch+"/"+signal, func(t *testing.T) {
+				items := mixedItems()
+				if batch == "all_held" {
+					items = heldOnly(items)
 				}
-				return seenSpans(t, h.ts)
-			}
-			count := func() int { return len(seen()) }
-			require.NoError(t, h.tp.ConsumeTraces(ctx, traces(t, rootWithID(4, "rid-4"))))
-			if signal == "logs" {
-				require.NoError(t, h.lp.ConsumeLogs(ctx, mixedLogs(items)))
-			} else {
-				require.NoError(t, h.tp.ConsumeTraces(ctx, mixedTraces(items)))
-			}
-			// Items without a trace id and those of a known trace pass at once.
-			xrids := map[byte]string{0: "", 4: "rid-4"}
-			checkSeen(t, items, seen(), xrids)
-
-			// Trace 2 alone, then traces 1 (no id) and 3 in one release.
-			require.NoError(t, h.tp.ConsumeTraces(ctx, traces(t, rootWithID(2, "rid-2"))))
-			xrids[2] = "rid-2"
-			want := 0
-			for _, it := range items {
-				if _, ok := xrids[it.trace]; ok {
-					want++
-				}
-			}
-			waitCount(t, "items delivered", want, count)
-			checkSeen(t, items, seen(), xrids)
-
-			require.NoError(t, h.tp.ConsumeTraces(ctx, traces(t, rootWithID(1, ""), rootWithID(3, "rid-3"))))
-			xrids[1], xrids[3] = "", "rid-3"
-			waitCount(t, "items delivered", len(items), count)
-			checkSeen(t, items, seen(), xrids)
-			assert.Zero(t, h.metric(t, "otelcol_processor_dynamo_held_items"))
-		})
+				testHeldBatchReleasedTraceByTrace(t, signal, items)
+			})
+		}
 	}
+}
+
+func testHeldBatchReleasedTraceByTrace(t *testing.T, signal string, items []mixedItem) {
+	h := newHarness(t, func(c *Config) { c.Propagation.Wait = time.Minute }, nil, nil)
+	ctx := context.Background()
+	seen := func() map[string]seenItem {
+		if signal == "logs" {
+			return seenLogs(t, h.ls)
+		}
+		return seenSpans(t, h.ts)
+	}
+	count := func() int { return len(seen()) }
+	require.NoError(t, h.tp.ConsumeTraces(ctx, traces(t, rootWithID(4, "rid-4"))))
+	if signal == "logs" {
+		require.NoError(t, h.lp.ConsumeLogs(ctx, mixedLogs(items)))
+	} else {
+		require.NoError(t, h.tp.ConsumeTraces(ctx, mixedTraces(items)))
+	}
+	// Items without a trace id and those of a known trace pass at once.
+	xrids := map[byte]string{0: "", 4: "rid-4"}
+	checkSeen(t, items, seen(), xrids)
+
+	// Trace 2 alone, then traces 1 (no id) and 3 in one release.
+	require.NoError(t, h.tp.ConsumeTraces(ctx, traces(t, rootWithID(2, "rid-2"))))
+	xrids[2] = "rid-2"
+	want := 0
+	for _, it := range items {
+		if _, ok := xrids[it.trace]; ok {
+			want++
+		}
+	}
+	waitCount(t, "items delivered", want, count)
+	checkSeen(t, items, seen(), xrids)
+
+	require.NoError(t, h.tp.ConsumeTraces(ctx, traces(t, rootWithID(1, ""), rootWithID(3, "rid-3"))))
+	xrids[1], xrids[3] = "", "rid-3"
+	waitCount(t, "items delivered", len(items), count)
+	checkSeen(t, items, seen(), xrids)
+	assert.Zero(t, h.metric(t, "otelcol_processor_dynamo_held_items"))
 }
 
 // Traces of one batch that do not all fit: those that do are held, the

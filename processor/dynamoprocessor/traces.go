@@ -152,6 +152,20 @@ func holdTraces(td ptrace.Traces, sc *batchScratch, hb *heldBatch) {
 	hrss := hb.traces.ResourceSpans()
 	rss := td.ResourceSpans()
 	var hrs ptrace.ResourceSpans
+	if len(hb.refs) == len(sc.flags) {
+		// Every one of the batch's spans is held: its container is held as
+		// it is, resources and scopes not copied.
+		rss.MoveAndAppendTo(hrss)
+		for si, hs := range sc.scopes {
+			hb.tscopes = append(hb.tscopes, hrss.At(int(hs.rs)).ScopeSpans().At(int(hs.ss)))
+			hb.scopeRes = append(hb.scopeRes, hs.rs)
+			first, end := sc.scopeItems(si)
+			for i := first; i < end; i++ {
+				sc.place(i, si, int(sc.items[i].idx))
+			}
+		}
+		return
+	}
 	lastRes := int32(-1)
 	for si := range sc.scopes {
 		hs := sc.scopes[si]
