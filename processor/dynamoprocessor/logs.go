@@ -137,7 +137,8 @@ func (p *logsProcessor) propagate(ctx context.Context, ld plog.Logs, sc *batchSc
 
 // holdLogs moves the records of ld whose trace's chunk holds them into hb's
 // container, under a copy of their resource and scope: a scope whose
-// records are all held gives its records as they are, others one by one.
+// records are all held gives its records as they are, others one by one. When
+// all of the batch's records are held, its resources go as they are.
 func holdLogs(ld plog.Logs, sc *batchScratch, hb *heldBatch) {
 	hb.logs = plog.NewLogs()
 	hrls := hb.logs.ResourceLogs()

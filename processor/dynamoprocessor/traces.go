@@ -146,7 +146,8 @@ func (p *tracesProcessor) propagate(ctx context.Context, td ptrace.Traces, sc *b
 
 // holdTraces moves the spans of td whose trace's chunk holds them into hb's
 // container, under a copy of their resource and scope: a scope whose
-// spans are all held gives its spans as they are, others one by one.
+// spans are all held gives its spans as they are, others one by one. When
+// all of the batch's spans are held, its resources go as they are.
 func holdTraces(td ptrace.Traces, sc *batchScratch, hb *heldBatch) {
 	hb.traces = ptrace.NewTraces()
 	hrss := hb.traces.ResourceSpans()
