@@ -111,7 +111,7 @@ func benchTraces(b *testing.B, c candidate, w *Workload) {
 	ctx := context.Background()
 	in := consumePooled(b, m, poolSize(w.TraceBatches(), w.TraceBatchBytes(0)),
 		func(i int) ptrace.Traces { return w.CloneTraces(i % w.TraceBatches()) },
-		ptrace.Traces.SpanCount,
+		ptrace.Traces.SpanCount, warmTraces,
 		func(td ptrace.Traces) error { return p.ConsumeTraces(ctx, td) })
 	m.Start()
 	require.NoError(b, p.Shutdown(ctx))
@@ -123,29 +123,35 @@ func benchTraces(b *testing.B, c candidate, w *Workload) {
 }
 
 // consumePooled hands b.N batches to consume, clone(i) making the i-th. Batches
-// are cloned poolLen at a time outside the measured sections, right after a
-// garbage collection; m measures only the consume calls. It returns the
-// number of items (count) handed over.
+// are cloned poolLen at a time outside the measured sections, then a garbage
+// collection runs and warm reads each batch once; m measures only the
+// consume calls. It returns the number of items (count) handed over.
 //
-// The collection comes before the cloning, not between it and the measured
-// section: a collection walks the whole live heap, which the dynamo
-// processor's held items (up to max_held_items, 100 000 by default) make
-// large, and that walk pushes the fresh clones out of the CPU caches. A
-// receiver hands a processor a batch it has just unmarshalled, so the
-// measured section should start with its input as recently touched as that.
-// With the collection in between, dynamo's logs_held case measured 400–446
-// CPU-ns per record against 282–336 (three alternating runs), the
-// difference mostly cache misses on the input.
-func consumePooled[T any](b *testing.B, m *Meter, poolLen int, clone func(int) T, count func(T) int, consume func(T) error) int {
+// The collection after the cloning makes the batches part of the live heap
+// the collector paces itself by, so that a measured section pays for the
+// collections its own allocations cause. But it walks the whole live heap,
+// held items included, and pushes the batches out of the CPU caches, while a
+// receiver hands a processor a batch it has just unmarshalled: warm reads
+// every field again, so that a section starts on input as recently touched
+// as that. Both matter (three alternating runs of each layout, CPU-ns per
+// item): without warm, dynamo's logs_held case measured 400–446 against
+// 282–336 with the collection moved before the cloning; but that made the
+// batches eat the collector's headroom, and the requests case measured
+// 530–710 against 320–380. Clone, collect, warm, on later processor code:
+// logs_held 234–264, requests 323–429 (the collection first, same code:
+// 219–290 and 555–763).
+func consumePooled[T any](b *testing.B, m *Meter, poolLen int, clone func(int) T, count func(T) int, warm func(T), consume func(T) error) int {
 	pool := make([]T, poolLen)
 	in := 0
 	for i := 0; i < b.N; i++ {
 		k := i % len(pool)
 		if k == 0 {
-			clear(pool)
-			settle()
 			for j := range pool {
 				pool[j] = clone(i + j)
+			}
+			settle()
+			for j := range pool {
+				warm(pool[j])
 			}
 			m.Start()
 		}
@@ -167,9 +173,15 @@ func poolSize(batches, batchBytes int) int {
 	return max(1, min(batches, (4<<20)/max(1, batchBytes)))
 }
 
+// warmTraces and warmLogs read every field of a batch (sizing its protobuf
+// encoding does).
+func warmTraces(td ptrace.Traces) { _ = (&ptrace.ProtoMarshaler{}).TracesSize(td) }
+
+func warmLogs(ld plog.Logs) { _ = (&plog.ProtoMarshaler{}).LogsSize(ld) }
+
 // settle collects the garbage of the unmeasured work (the input of the
-// previous pass) before measuring resumes, so that a measured section pays
-// only for the collections its own allocations cause.
+// previous pass, the clones just made) before measuring resumes, so that a
+// measured section pays only for the collections its own allocations cause.
 func settle() { runtime.GC() }
 
 // benchLogs is benchTraces for log records. With primed, the spans of the
@@ -194,7 +206,7 @@ func benchLogs(b *testing.B, c candidate, w *Workload, primed bool) {
 	ctx := context.Background()
 	in := consumePooled(b, m, poolSize(w.LogBatches(), w.LogBatchBytes(0)),
 		func(i int) plog.Logs { return w.CloneLogs(i % w.LogBatches()) },
-		plog.Logs.LogRecordCount,
+		plog.Logs.LogRecordCount, warmLogs,
 		func(ld plog.Logs) error { return p.ConsumeLogs(ctx, ld) })
 	m.Start()
 	require.NoError(b, p.Shutdown(ctx))
@@ -237,6 +249,7 @@ func benchRequests(b *testing.B, c candidate, w *Workload) {
 			records += int64(n)
 			return n + r.traces.SpanCount()
 		},
+		func(r requestBatch) { warmLogs(r.logs); warmTraces(r.traces) },
 		func(r requestBatch) error {
 			if err := lp.ConsumeLogs(ctx, r.logs); err != nil {
 				return err
