@@ -148,14 +148,7 @@ func holdLogs(ld plog.Logs, sc *batchScratch, hb *heldBatch) {
 		// Every one of the batch's records is held: its container is held as
 		// it is, resources and scopes not copied.
 		rls.MoveAndAppendTo(hrls)
-		for si, hs := range sc.scopes {
-			hb.lscopes = append(hb.lscopes, hrls.At(int(hs.rs)).ScopeLogs().At(int(hs.ss)))
-			hb.scopeRes = append(hb.scopeRes, hs.rs)
-			first, end := sc.scopeItems(si)
-			for i := first; i < end; i++ {
-				sc.place(i, si, int(sc.items[i].idx))
-			}
-		}
+		holdWhole(sc, hb, &hb.lscopes, func(rs, ss int32) plog.ScopeLogs { return hrls.At(int(rs)).ScopeLogs().At(int(ss)) })
 		return
 	}
 	lastRes := int32(-1)

@@ -270,6 +270,20 @@ func (s *batchScratch) holdAll(txn *propagate.Txn, o *propagate.Owner) (hb *held
 	return hb, held, overflow
 }
 
+// holdWhole notes, for a batch whose items are all held and whose resources
+// went into the heldBatch's container as they were, each scope of the
+// container (at finds scope ss of resource rs) and where its items are.
+func holdWhole[S any](sc *batchScratch, hb *heldBatch, scopes *[]S, at func(rs, ss int32) S) {
+	for si, hs := range sc.scopes {
+		*scopes = append(*scopes, at(hs.rs, hs.ss))
+		hb.scopeRes = append(hb.scopeRes, hs.rs)
+		first, end := sc.scopeItems(si)
+		for i := first; i < end; i++ {
+			sc.place(i, si, int(sc.items[i].idx))
+		}
+	}
+}
+
 // place records where a held item (batchScratch.items[i]) now is: index idx
 // of scope cs of the heldBatch's container.
 func (s *batchScratch) place(i int, cs, idx int) {

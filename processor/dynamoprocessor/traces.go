@@ -157,14 +157,7 @@ func holdTraces(td ptrace.Traces, sc *batchScratch, hb *heldBatch) {
 		// Every one of the batch's spans is held: its container is held as
 		// it is, resources and scopes not copied.
 		rss.MoveAndAppendTo(hrss)
-		for si, hs := range sc.scopes {
-			hb.tscopes = append(hb.tscopes, hrss.At(int(hs.rs)).ScopeSpans().At(int(hs.ss)))
-			hb.scopeRes = append(hb.scopeRes, hs.rs)
-			first, end := sc.scopeItems(si)
-			for i := first; i < end; i++ {
-				sc.place(i, si, int(sc.items[i].idx))
-			}
-		}
+		holdWhole(sc, hb, &hb.tscopes, func(rs, ss int32) ptrace.ScopeSpans { return hrss.At(int(rs)).ScopeSpans().At(int(ss)) })
 		return
 	}
 	lastRes := int32(-1)
