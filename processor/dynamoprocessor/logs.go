@@ -235,8 +235,11 @@ func (p *logsProcessor) deliver(ctx context.Context, chunks []*propagate.Chunk) 
 					for _, sc := range hb.lscopes {
 						sc.LogRecords().RemoveIf(func(lr plog.LogRecord) bool { return lr.TraceID().IsEmpty() })
 					}
-					removeEmptyLogs(hb.logs)
 				}
+				// A batch held whole kept the resources and scopes it left
+				// empty; those of a batch held in part stayed in the batch,
+				// which went on without them.
+				removeEmptyLogs(hb.logs)
 				hb.logs.ResourceLogs().MoveAndAppendTo(out.ResourceLogs())
 				continue
 			}

@@ -972,3 +972,58 @@ func TestHeldBatchPartlyOverflows(t *testing.T) {
 		})
 	}
 }
+
+// emptyContainers counts the resources and scopes without items that went
+// downstream.
+func emptyContainers(tds []ptrace.Traces, lds []plog.Logs) int {
+	n := 0
+	for _, td := range tds {
+		for i := 0; i < td.ResourceSpans().Len(); i++ {
+			sss := td.ResourceSpans().At(i).ScopeSpans()
+			if sss.Len() == 0 {
+				n++
+			}
+			for j := 0; j < sss.Len(); j++ {
+				if sss.At(j).Spans().Len() == 0 {
+					n++
+				}
+			}
+		}
+	}
+	for _, ld := range lds {
+		for i := 0; i < ld.ResourceLogs().Len(); i++ {
+			sls := ld.ResourceLogs().At(i).ScopeLogs()
+			if sls.Len() == 0 {
+				n++
+			}
+			for j := 0; j < sls.Len(); j++ {
+				if sls.At(j).LogRecords().Len() == 0 {
+					n++
+				}
+			}
+		}
+	}
+	return n
+}
+
+// A batch whose items are all held is released without the resources and
+// scopes left empty (by a dropped system span, or sent empty), as a batch
+// whose held items are taken out of it goes on without them.
+func TestWhollyHeldBatchReleasedWithoutEmptyContainers(t *testing.T) {
+	h := newHarness(t, func(c *Config) {
+		c.Propagation.Wait = time.Minute
+		c.SpanNames.SystemEndpoints = "drop"
+	}, nil, nil)
+	ctx := context.Background()
+	health := spanSpec{service: "dynamo-frontend", name: "http-request", trace: 9, id: 1, attrs: map[string]any{"uri": "/health", "method": "GET"}}
+	require.NoError(t, h.tp.ConsumeTraces(ctx, traces(t, health, workerSpan(5, 2))))
+	ld := logs(t, 5, "one", "two")
+	ld.ResourceLogs().At(0).ScopeLogs().AppendEmpty()
+	ld.ResourceLogs().AppendEmpty()
+	require.NoError(t, h.lp.ConsumeLogs(ctx, ld))
+	require.Zero(t, h.ts.SpanCount()+h.ls.LogRecordCount(), "items of trace 5 passed before its root")
+
+	require.NoError(t, h.tp.ConsumeTraces(ctx, traces(t, frontendRoot(5))))
+	waitCount(t, "items released", 4, func() int { return h.ts.SpanCount() + h.ls.LogRecordCount() })
+	assert.Zero(t, emptyContainers(h.ts.AllTraces(), h.ls.AllLogs()))
+}

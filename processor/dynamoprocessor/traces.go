@@ -244,8 +244,11 @@ func (p *tracesProcessor) deliver(ctx context.Context, chunks []*propagate.Chunk
 					for _, sc := range hb.tscopes {
 						sc.Spans().RemoveIf(func(s ptrace.Span) bool { return s.TraceID().IsEmpty() })
 					}
-					removeEmptyTraces(hb.traces)
 				}
+				// A batch held whole kept the resources and scopes it left
+				// empty; those of a batch held in part stayed in the batch,
+				// which went on without them.
+				removeEmptyTraces(hb.traces)
 				hb.traces.ResourceSpans().MoveAndAppendTo(out.ResourceSpans())
 				continue
 			}
