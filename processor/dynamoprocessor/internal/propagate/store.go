@@ -109,9 +109,11 @@ type Chunk struct {
 	owner    *Owner
 	deadline time.Time
 	// prev and next link the pending chunks, oldest first (Store.fifo);
-	// tnext links the pending chunks of the same trace (Store.pending).
-	prev, next *Chunk
-	tnext      *Chunk
+	// tnext links the pending chunks of the same trace, oldest first, from
+	// the one Store.pending points at, whose ttail is the trace's newest
+	// (nil on the others).
+	prev, next   *Chunk
+	tnext, ttail *Chunk
 }
 
 // DeliverFunc receives released chunks of one owner, oldest first. It runs on
@@ -137,9 +139,12 @@ type Store struct {
 	cfg  Config
 	tick time.Duration
 
-	mu      sync.Mutex
-	ids     idTable
-	pending map[pcommon.TraceID]traceChunks
+	mu  sync.Mutex
+	ids idTable
+	// pending maps a trace with pending chunks to its oldest one: a
+	// pointer per trace, so that adding a chunk to a trace that has some
+	// takes one look-up, and releasing the oldest (overflow, timeout) none.
+	pending map[pcommon.TraceID]*Chunk
 	fifo    chunkList // still pending
 	ready   []*Chunk
 	held    int // items pending (not those ready and on their way out)
@@ -165,7 +170,7 @@ func New(cfg Config) *Store {
 		cfg:     cfg,
 		tick:    tick,
 		ids:     newIDTable(),
-		pending: map[pcommon.TraceID]traceChunks{},
+		pending: map[pcommon.TraceID]*Chunk{},
 		wake:    make(chan struct{}, 1),
 
 		overflowWake: max(1, cfg.MaxHeldItems/overflowShare),
@@ -380,14 +385,13 @@ func (t *Txn) HoldIn(c *Chunk, o *Owner, tid pcommon.TraceID, data any, items in
 	}
 	*c = Chunk{TraceID: tid, Data: data, Items: items, owner: o, deadline: t.now.Add(s.cfg.Wait)}
 	s.fifo.pushBack(c)
-	tc := s.pending[tid]
-	if tc.tail == nil {
-		tc.head = c
+	if h := s.pending[tid]; h == nil {
+		c.ttail = c
+		s.pending[tid] = c
 	} else {
-		tc.tail.tnext = c
+		h.ttail.tnext = c
+		h.ttail = c
 	}
-	tc.tail = c
-	s.pending[tid] = tc
 	s.held += items
 	return true
 }
@@ -435,14 +439,14 @@ func (t *Txn) expired(e *idEntry) bool {
 
 func (t *Txn) releaseTrace(tid pcommon.TraceID, reason Reason, xrid string) {
 	s := t.s
-	tc, ok := s.pending[tid]
+	h, ok := s.pending[tid]
 	if !ok {
 		return
 	}
 	delete(s.pending, tid)
-	for c := tc.head; c != nil; {
+	for c := h; c != nil; {
 		next := c.tnext
-		c.tnext = nil
+		c.tnext, c.ttail = nil, nil
 		s.fifo.remove(c)
 		s.held -= c.Items
 		c.Reason, c.XRequestID = reason, xrid
@@ -463,28 +467,29 @@ func (s *Store) insertID(tid pcommon.TraceID, xrid string, none bool, now time.T
 func (s *Store) removePending(c *Chunk) {
 	s.fifo.remove(c)
 	s.held -= c.Items
-	tc := s.pending[c.TraceID]
-	var prev *Chunk
-	for x := tc.head; x != nil; prev, x = x, x.tnext {
-		if x != c {
+	if c.ttail != nil {
+		// The trace's oldest chunk, as the fifo's head always is.
+		if n := c.tnext; n == nil {
+			delete(s.pending, c.TraceID)
+		} else {
+			n.ttail = c.ttail
+			s.pending[c.TraceID] = n
+		}
+		c.tnext, c.ttail = nil, nil
+		return
+	}
+	h := s.pending[c.TraceID]
+	for prev := h; prev.tnext != nil; prev = prev.tnext {
+		if prev.tnext != c {
 			continue
 		}
-		if prev == nil {
-			tc.head = x.tnext
-		} else {
-			prev.tnext = x.tnext
-		}
-		if tc.tail == x {
-			tc.tail = prev
+		prev.tnext = c.tnext
+		if h.ttail == c {
+			h.ttail = prev
 		}
 		break
 	}
 	c.tnext = nil
-	if tc.head == nil {
-		delete(s.pending, c.TraceID)
-	} else {
-		s.pending[c.TraceID] = tc
-	}
 }
 
 func (s *Store) run(stop, done chan struct{}) {
@@ -558,10 +563,6 @@ func (s *Store) flush() {
 		g.o.inflight.Done()
 	}
 }
-
-// traceChunks are the pending chunks of one trace, oldest first, linked by
-// Chunk.tnext.
-type traceChunks struct{ head, tail *Chunk }
 
 // chunkList is a doubly linked list of chunks, linked by Chunk.prev and
 // Chunk.next, so that adding and removing allocate nothing.

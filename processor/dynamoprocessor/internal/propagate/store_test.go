@@ -357,6 +357,36 @@ func TestChunksOfOneTrace(t *testing.T) {
 	assert.Empty(t, s.pending)
 }
 
+// Taking out a trace's newest chunk (its owner unregisters) and then its
+// oldest (overflow) leaves the trace's list able to take new chunks, which
+// its id then releases with the one left, in order.
+func TestTraceListAfterNewestAndOldestGo(t *testing.T) {
+	s := New(Config{Wait: time.Hour, MaxHeldItems: 4, MaxTraces: 10})
+	r1, r2 := &recorder{}, &recorder{}
+	o1, o2 := s.Register(r1.deliver), s.Register(r2.deliver)
+	require.True(t, hold(s, o1, tid(1), "a", 1))
+	require.True(t, hold(s, o1, tid(1), "b", 1))
+	require.True(t, hold(s, o2, tid(1), "c", 1))
+	s.Unregister(context.Background(), o2) // "c", the newest, goes
+	require.True(t, hold(s, o1, tid(1), "d", 1))
+	require.True(t, hold(s, o1, tid(2), "x", 1))
+	require.True(t, hold(s, o1, tid(1), "e", 1)) // evicts "a", the oldest
+	txn := s.Begin()
+	txn.Learn(tid(1), "r1")
+	txn.End()
+	assert.Equal(t, 1, s.Held())
+	s.Unregister(context.Background(), o1)
+	var data []any
+	var reasons []Reason
+	for _, c := range r1.got() {
+		data = append(data, c.Data)
+		reasons = append(reasons, c.Reason)
+	}
+	assert.Equal(t, []any{"a", "b", "d", "e", "x"}, data)
+	assert.Equal(t, []Reason{ReasonOverflow, ReasonRequestID, ReasonRequestID, ReasonRequestID, ReasonShutdown}, reasons)
+	assert.Empty(t, s.pending)
+}
+
 // Chunks released to make room wake the releasing goroutine only once they
 // add up to a share of the bound (or with another release); until then the
 // tick takes them.
