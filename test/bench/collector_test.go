@@ -82,7 +82,7 @@ func freeAddrs(tb testing.TB) [3]string {
 	return addrs
 }
 
-// usage reads the child's CPU time and memory from /proc.
+// usage reads the child's CPU time (its CPU clock) and memory (/proc).
 func (c *collector) usage(tb testing.TB) ProcUsage {
 	tb.Helper()
 	u, err := ReadProc(c.proc.Cmd.Process.Pid)

@@ -273,7 +273,8 @@ func (r *rig) finish(tb testing.TB, s0, s1 sample) pipelineRun {
 // with its own collector, sink and generator (same seed, same rate), so that
 // both see the same machine: the generator at spansPerSec (0: as fast as
 // each collector accepts), the collectors' CPU time and memory read from
-// /proc over the measure window after warm-up.
+// the OS (the process CPU clock, /proc for memory) over the measure window
+// after warm-up.
 func runPipelines(tb testing.TB, vs []pipelineVariant, spansPerSec float64, warm, measure time.Duration) []pipelineRun {
 	tb.Helper()
 	rigs := make([]*rig, len(vs))
@@ -342,7 +343,8 @@ func rateName(spansPerSec float64) string {
 	return fmt.Sprintf("rate=%dk", int(spansPerSec)/1000)
 }
 
-// pipelineSeconds is the measure window (BENCH_PIPELINE_SECONDS, default 5).
+// pipelineSeconds is the measure window (BENCH_PIPELINE_SECONDS; 5 s when
+// unset, 10 s in make bench).
 func pipelineSeconds() time.Duration {
 	if s, err := strconv.Atoi(os.Getenv("BENCH_PIPELINE_SECONDS")); err == nil && s > 0 {
 		return time.Duration(s) * time.Second
@@ -353,7 +355,7 @@ func pipelineSeconds() time.Duration {
 // BenchmarkPipeline drives the whole collector process over OTLP at fixed
 // rates and flat out, with the dynamo processor, without it, and with the
 // transform baseline in its place (at 10k spans/s and flat out), and reports
-// the collector's CPU (from /proc: utime+stime of every thread) per 10k
+// the collector's CPU (its process CPU clock: every thread) per 10k
 // spans/s and its memory. At the fixed rates the collectors run side by
 // side, at the same time, each with its own generator and sink, so that all
 // see the same machine; flat out they run one after the other. Each set is

@@ -64,8 +64,9 @@ const receiverProcessLines = 200000
 // BenchmarkReceiverProcess measures each receiver as a whole collector
 // process (the distribution's binary: receiver → batch → OTLP without a
 // sending queue to the harness's sink): the collector starts idle, a file of Dynamo JSONL lines
-// appears in the directory it watches, and the collector's CPU time (from
-// /proc) and peak RSS (VmHWM) are read when the sink has every record. One
+// appears in the directory it watches, and the collector's CPU time (its
+// process CPU clock) and peak RSS (VmHWM) are read when the sink has every
+// record. One
 // measured run per sub-benchmark, whatever b.N is.
 func BenchmarkReceiverProcess(b *testing.B) {
 	src := filepath.Join(b.TempDir(), "dynamo.log")

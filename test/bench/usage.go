@@ -2,13 +2,13 @@ package bench
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // CPUTime returns the user plus system CPU time this process has used so far
@@ -21,43 +21,40 @@ func CPUTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// clockTick is the unit of utime and stime in /proc/<pid>/stat (USER_HZ,
-// 100 on every Linux architecture Go supports).
-const clockTick = 10 * time.Millisecond
+// ProcCPU returns the CPU time process pid has used so far, every thread
+// (those that ended too), in nanoseconds: clock_gettime on the process's
+// CPU clock (clock_getcpuclockid(3)), which needs no permission over it.
+// utime and stime in /proc/<pid>/stat give the same time in clock ticks:
+// 10 ms steps, which on a collector using a tenth of a core over a
+// 6-second window are ±2 % of what is measured.
+func ProcCPU(pid int) (time.Duration, error) {
+	// The kernel's process CPU clock: ^pid << 3 | CPUCLOCK_SCHED.
+	clk := int32(^uint32(pid)<<3 | 2)
+	var ts syscall.Timespec
+	if _, _, e := syscall.Syscall(syscall.SYS_CLOCK_GETTIME, uintptr(clk), uintptr(unsafe.Pointer(&ts)), 0); e != 0 {
+		return 0, fmt.Errorf("CPU clock of process %d: %w", pid, e)
+	}
+	return time.Duration(ts.Nano()), nil
+}
 
 // ProcUsage is what the OS says about one process.
 type ProcUsage struct {
-	// CPU is utime+stime: every thread, since the process started.
+	// CPU is the time on a CPU, every thread, since the process started
+	// (ProcCPU).
 	CPU time.Duration
 	// RSS is the resident set size now, HWM its peak so far (VmRSS and
 	// VmHWM), in bytes.
 	RSS, HWM int64
 }
 
-// ReadProc reads /proc/<pid>/stat and /proc/<pid>/status.
+// ReadProc reads the process's CPU clock and /proc/<pid>/status.
 func ReadProc(pid int) (ProcUsage, error) {
 	var u ProcUsage
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	cpu, err := ProcCPU(pid)
 	if err != nil {
 		return u, err
 	}
-	// The command name (field 2) is in parentheses and may hold spaces:
-	// fields are counted after the last ')'.
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 {
-		return u, fmt.Errorf("/proc/%d/stat: no command name", pid)
-	}
-	f := strings.Fields(string(stat[i+1:]))
-	// f[0] is field 3 (state); utime is field 14, stime field 15.
-	if len(f) < 13 {
-		return u, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f)+2)
-	}
-	ut, err1 := strconv.ParseInt(f[11], 10, 64)
-	st, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return u, fmt.Errorf("/proc/%d/stat: utime %q stime %q", pid, f[11], f[12])
-	}
-	u.CPU = time.Duration(ut+st) * clockTick
+	u.CPU = cpu
 	status, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return u, err
