@@ -321,9 +321,7 @@ func TestRestore(t *testing.T) {
 // middle (its owner unregisters) or the oldest (overflow) keeps the others,
 // which a later id releases in the order they were held.
 func TestChunksOfOneTrace(t *testing.T) {
-	s := New(Config{Wait: time.Hour, MaxHeldItems: 6, MaxTraces: 10})
-	r1, r2 := &recorder{}, &recorder{}
-	o1, o2 := s.Register(r1.deliver), s.Register(r2.deliver)
+	s, o1, o2, r1, r2 := twoOwners(6)
 	require.True(t, hold(s, o1, tid(1), "a", 1))
 	require.True(t, hold(s, o2, tid(1), "b", 1))
 	require.True(t, hold(s, o1, tid(1), "c", 1))
@@ -331,10 +329,7 @@ func TestChunksOfOneTrace(t *testing.T) {
 	require.True(t, hold(s, o1, tid(2), "x", 1))
 	require.True(t, hold(s, o1, tid(1), "e", 1))
 	s.Unregister(context.Background(), o2)
-	var data []any
-	for _, c := range r2.got() {
-		data = append(data, c.Data)
-	}
+	data, _ := dataAndReasons(r2.got())
 	assert.Equal(t, []any{"b", "d"}, data)
 	assert.Equal(t, 4, s.Held())
 
@@ -345,25 +340,36 @@ func TestChunksOfOneTrace(t *testing.T) {
 	txn.End()
 	assert.Equal(t, 5, s.Held())
 	s.Unregister(context.Background(), o1)
-	data = nil
-	reasons := []Reason{}
-	for _, c := range r1.got() {
-		data = append(data, c.Data)
-		reasons = append(reasons, c.Reason)
-	}
+	data, reasons := dataAndReasons(r1.got())
 	assert.Equal(t, []any{"a", "c", "e", "x", "big"}, data)
 	assert.Equal(t, []Reason{ReasonOverflow, ReasonOverflow, ReasonRequestID, ReasonShutdown, ReasonShutdown}, reasons)
 	assert.Zero(t, s.Held())
 	assert.Empty(t, s.pending)
 }
 
+// twoOwners returns a Store holding up to maxHeld items for an hour, its
+// goroutine not started (ready chunks stay ready until Unregister), and two
+// owners with their recorders.
+func twoOwners(maxHeld int) (s *Store, o1, o2 *Owner, r1, r2 *recorder) {
+	s = New(Config{Wait: time.Hour, MaxHeldItems: maxHeld, MaxTraces: 10})
+	r1, r2 = &recorder{}, &recorder{}
+	return s, s.Register(r1.deliver), s.Register(r2.deliver), r1, r2
+}
+
+// dataAndReasons lists the chunks' data and release reasons, in order.
+func dataAndReasons(chunks []*Chunk) (data []any, reasons []Reason) {
+	for _, c := range chunks {
+		data = append(data, c.Data)
+		reasons = append(reasons, c.Reason)
+	}
+	return data, reasons
+}
+
 // Taking out a trace's newest chunk (its owner unregisters) and then its
 // oldest (overflow) leaves the trace's list able to take new chunks, which
 // its id then releases with the one left, in order.
 func TestTraceListAfterNewestAndOldestGo(t *testing.T) {
-	s := New(Config{Wait: time.Hour, MaxHeldItems: 4, MaxTraces: 10})
-	r1, r2 := &recorder{}, &recorder{}
-	o1, o2 := s.Register(r1.deliver), s.Register(r2.deliver)
+	s, o1, o2, r1, _ := twoOwners(4)
 	require.True(t, hold(s, o1, tid(1), "a", 1))
 	require.True(t, hold(s, o1, tid(1), "b", 1))
 	require.True(t, hold(s, o2, tid(1), "c", 1))
@@ -376,12 +382,7 @@ func TestTraceListAfterNewestAndOldestGo(t *testing.T) {
 	txn.End()
 	assert.Equal(t, 1, s.Held())
 	s.Unregister(context.Background(), o1)
-	var data []any
-	var reasons []Reason
-	for _, c := range r1.got() {
-		data = append(data, c.Data)
-		reasons = append(reasons, c.Reason)
-	}
+	data, reasons := dataAndReasons(r1.got())
 	assert.Equal(t, []any{"a", "b", "d", "e", "x"}, data)
 	assert.Equal(t, []Reason{ReasonOverflow, ReasonRequestID, ReasonRequestID, ReasonRequestID, ReasonShutdown}, reasons)
 	assert.Empty(t, s.pending)
