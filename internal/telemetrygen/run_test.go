@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -351,6 +352,49 @@ func TestRunWithSender(t *testing.T) {
 	assert.Equal(t, m.Totals.Spans, s.traces.SpanCount())
 	assert.Equal(t, m.Totals.OTLPLogs, s.logs.LogRecordCount())
 	assert.Positive(t, m.Totals.OTLPLogs)
+}
+
+// cancellingSender ends the run's context while its first export of child
+// spans is under way, and answers only then.
+type cancellingSender struct {
+	consumerSender
+	cancel context.CancelFunc
+	once   sync.Once
+}
+
+func (s *cancellingSender) SendTraces(ctx context.Context, td ptrace.Traces) error {
+	s.once.Do(s.cancel)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.consumerSender.SendTraces(ctx, td)
+}
+
+// An export under way when the run's context ends completes, and counts:
+// the receiver has its spans, and its requests' roots still follow.
+func TestRunFinishesTheExportUnderWayWhenStopped(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &cancellingSender{consumerSender: consumerSender{traces: new(consumertest.TracesSink), logs: new(consumertest.LogsSink)}, cancel: cancel}
+	m, err := Run(ctx, Config{
+		Generator: Options{Seed: 5}, Sender: s, Requests: 1000, BatchRequests: 10, RootDelay: 10 * time.Millisecond,
+	})
+	require.NoError(t, err)
+	require.Len(t, m.Requests, 10, "the run stops after the batch whose export was under way")
+	assert.Zero(t, m.SendErrors, "%v", m.Errors)
+	assert.Equal(t, m.Totals.Spans, s.traces.SpanCount())
+	roots := 0
+	for _, td := range s.traces.AllTraces() {
+		for _, rs := range td.ResourceSpans().All() {
+			for _, ss := range rs.ScopeSpans().All() {
+				for _, sp := range ss.Spans().All() {
+					if sp.ParentSpanID().IsEmpty() {
+						roots++
+					}
+				}
+			}
+		}
+	}
+	assert.Equal(t, 10, roots)
 }
 
 func TestRunRejectsNothingToDo(t *testing.T) {

@@ -201,7 +201,11 @@ func withRetry(ctx context.Context, timeout time.Duration, send func(context.Con
 	deadline := time.Now().Add(timeout)
 	backoff := 50 * time.Millisecond
 	for {
-		callCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		// An attempt under way when ctx ends runs to its answer (or its own
+		// timeout): cut off, it would count as not sent data the receiver
+		// may already have, and its requests' roots would never follow.
+		// Only the retries stop with ctx.
+		callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		err := send(callCtx)
 		cancel()
 		if err == nil || !IsRetryable(err) {
