@@ -108,6 +108,7 @@ type Chunk struct {
 
 	owner    *Owner
 	deadline time.Time
+	txn      uint64 // the Txn that held it (Txn.seq)
 	// prev and next link the pending chunks, oldest first (Store.fifo);
 	// tnext links the pending chunks of the same trace, oldest first, from
 	// the one Store.pending points at, whose ttail is the trace's newest
@@ -147,7 +148,8 @@ type Store struct {
 	pending map[pcommon.TraceID]*Chunk
 	fifo    chunkList // still pending
 	ready   []*Chunk
-	held    int // items pending (not those ready and on their way out)
+	held    int    // items pending (not those ready and on their way out)
+	txns    uint64 // Txns begun
 	// overflowed is the items made ready to make room since the last
 	// flush; they wake the goroutine once there are overflowWake of them
 	// (or anything else is ready, or at the next tick).
@@ -275,13 +277,15 @@ func (s *Store) Traces() int {
 type Txn struct {
 	s     *Store
 	now   time.Time
+	seq   uint64 // tells the chunks held in this Txn from others
 	woken bool
 }
 
 // Begin locks the Store for one batch.
 func (s *Store) Begin() Txn {
 	s.mu.Lock()
-	return Txn{s: s, now: time.Now()}
+	s.txns++
+	return Txn{s: s, now: time.Now(), seq: s.txns}
 }
 
 // Now is the time the Txn began: the hold start of the chunks it holds.
@@ -373,17 +377,23 @@ func (t *Txn) HoldIn(c *Chunk, o *Owner, tid pcommon.TraceID, data any, items in
 		return false
 	}
 	s := t.s
-	for s.held+items > s.cfg.MaxHeldItems {
-		old := s.fifo.head
-		s.removePending(old)
-		old.Reason = ReasonOverflow
-		s.ready = append(s.ready, old)
-		s.overflowed += old.Items
-		if s.overflowed >= s.overflowWake {
-			t.woken = true
+	if s.held+items > s.cfg.MaxHeldItems {
+		var last *Chunk
+		for s.held+items > s.cfg.MaxHeldItems {
+			last = s.fifo.head
+			t.overflow(last)
+		}
+		// The rest of the batch (Txn) the last chunk pushed out was held
+		// in goes with it: a batch released in one piece goes downstream
+		// as it is, where one split between two releases is taken apart
+		// item by item. The chunks of one Txn are next to each other in
+		// the fifo. A batch pushing out its own chunks (larger than the
+		// bound) keeps the rest.
+		for h := s.fifo.head; h != nil && h.txn == last.txn && h.txn != t.seq; h = s.fifo.head {
+			t.overflow(h)
 		}
 	}
-	*c = Chunk{TraceID: tid, Data: data, Items: items, owner: o, deadline: t.now.Add(s.cfg.Wait)}
+	*c = Chunk{TraceID: tid, Data: data, Items: items, owner: o, deadline: t.now.Add(s.cfg.Wait), txn: t.seq}
 	s.fifo.pushBack(c)
 	if h := s.pending[tid]; h == nil {
 		c.ttail = c
@@ -394,6 +404,18 @@ func (t *Txn) HoldIn(c *Chunk, o *Owner, tid pcommon.TraceID, data any, items in
 	}
 	s.held += items
 	return true
+}
+
+// overflow releases c, the oldest pending chunk, to make room.
+func (t *Txn) overflow(c *Chunk) {
+	s := t.s
+	s.removePending(c)
+	c.Reason = ReasonOverflow
+	s.ready = append(s.ready, c)
+	s.overflowed += c.Items
+	if s.overflowed >= s.overflowWake {
+		t.woken = true
+	}
 }
 
 // holdable says whether items of o can be held at all (making room if

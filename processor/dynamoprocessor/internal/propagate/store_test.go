@@ -347,6 +347,36 @@ func TestChunksOfOneTrace(t *testing.T) {
 	assert.Empty(t, s.pending)
 }
 
+// Making room pushes out the rest of the batch (Txn) the oldest chunks came
+// in, so that the batch goes downstream in one piece; a batch larger than
+// the room left pushes out its own chunks only as far as it must.
+func TestOverflowReleasesWholeBatches(t *testing.T) {
+	s, o, _, r, _ := twoOwners(6)
+	holdBatch := func(data ...string) {
+		txn := s.Begin()
+		defer txn.End()
+		for _, d := range data {
+			require.True(t, txn.Hold(o, tid(d[0]), d, 1))
+		}
+	}
+	holdBatch("a1", "b1", "c1")
+	holdBatch("d2", "e2")
+	holdBatch("f3") // full
+	holdBatch("g4") // needs one item of room: all of the first batch goes
+	assert.Equal(t, 4, s.Held())
+	holdBatch("h5", "i5", "j5", "k5", "l5", "m5", "n5")
+	// The second and third batches (3 items) go, then the fourth (g4), then
+	// the new batch's own first chunk once it fills the store itself.
+	assert.Equal(t, 6, s.Held())
+	s.Unregister(context.Background(), o)
+	data, reasons := dataAndReasons(r.got())
+	assert.Equal(t, []any{"a1", "b1", "c1", "d2", "e2", "f3", "g4", "h5", "i5", "j5", "k5", "l5", "m5", "n5"}, data)
+	assert.Equal(t, []Reason{
+		ReasonOverflow, ReasonOverflow, ReasonOverflow, ReasonOverflow, ReasonOverflow, ReasonOverflow, ReasonOverflow, ReasonOverflow,
+		ReasonShutdown, ReasonShutdown, ReasonShutdown, ReasonShutdown, ReasonShutdown, ReasonShutdown,
+	}, reasons)
+}
+
 // twoOwners returns a Store holding up to maxHeld items for an hour, its
 // goroutine not started (ready chunks stay ready until Unregister), and two
 // owners with their recorders.
