@@ -8,7 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // CPUTime returns the user plus system CPU time this process has used so far
@@ -30,9 +31,9 @@ func CPUTime() time.Duration {
 func ProcCPU(pid int) (time.Duration, error) {
 	// The kernel's process CPU clock: ^pid << 3 | CPUCLOCK_SCHED.
 	clk := int32(^uint32(pid)<<3 | 2)
-	var ts syscall.Timespec
-	if _, _, e := syscall.Syscall(syscall.SYS_CLOCK_GETTIME, uintptr(clk), uintptr(unsafe.Pointer(&ts)), 0); e != 0 {
-		return 0, fmt.Errorf("CPU clock of process %d: %w", pid, e)
+	var ts unix.Timespec
+	if err := unix.ClockGettime(clk, &ts); err != nil {
+		return 0, fmt.Errorf("CPU clock of process %d: %w", pid, err)
 	}
 	return time.Duration(ts.Nano()), nil
 }
