@@ -144,7 +144,8 @@ type Store struct {
 	ids idTable
 	// pending maps a trace with pending chunks to its oldest one: a
 	// pointer per trace, so that adding a chunk to a trace that has some
-	// takes one look-up, and releasing the oldest (overflow, timeout) none.
+	// takes one look-up, and releasing the oldest (overflow, timeout) only
+	// the write or delete of its entry.
 	pending map[pcommon.TraceID]*Chunk
 	fifo    chunkList // still pending
 	ready   []*Chunk
