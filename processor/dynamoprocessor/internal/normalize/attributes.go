@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"math"
 	"strconv"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -277,6 +278,10 @@ func (n *Normalizer) convertNumber(v pcommon.Value, kind dynamo.NumberKind, st *
 	s := v.Str()
 	switch kind {
 	case dynamo.Int:
+		if i, ok := parseShortDecimal(s); ok {
+			v.SetInt(i)
+			return true
+		}
 		i, err := strconv.ParseInt(s, 10, 64)
 		if err == nil {
 			v.SetInt(i)
@@ -296,6 +301,30 @@ func (n *Normalizer) convertNumber(v pcommon.Value, kind dynamo.NumberKind, st *
 		st.NotANumber++
 	}
 	return false
+}
+
+// parseShortDecimal parses what numeric fields hold, 1 to 19 decimal digits
+// without a sign, in a plain loop; ok is false for anything else and for
+// values above int64's range, which strconv.ParseInt then reads (and
+// refuses) with all its checks. Token counts and instance ids are converted
+// on every span that carries them, and ParseInt's general path was most of
+// the conversion's time.
+func parseShortDecimal(s string) (int64, bool) {
+	if len(s) == 0 || len(s) > 19 {
+		return 0, false
+	}
+	var n uint64 // 19 digits fit
+	for i := 0; i < len(s); i++ {
+		d := s[i] - '0'
+		if d > 9 {
+			return 0, false
+		}
+		n = n*10 + uint64(d)
+	}
+	if n > math.MaxInt64 {
+		return 0, false
+	}
+	return int64(n), true
 }
 
 // idString returns the request id a value holds: a string, an integer written

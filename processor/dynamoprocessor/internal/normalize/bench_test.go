@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"strconv"
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -43,4 +44,32 @@ func BenchmarkSpanRenamed(b *testing.B) {
 			s.SetName("HTTP_Request")
 		}
 	})
+}
+
+// BenchmarkParseDecimal compares the conversion's fast path with
+// strconv.ParseInt on the shapes of Dynamo's numeric fields.
+func BenchmarkParseDecimal(b *testing.B) {
+	in := []string{"9", "50", "556", "1843", "2221573453717914121", "0"}
+	var sink int64
+	b.Run("short", func(b *testing.B) {
+		for b.Loop() {
+			for _, s := range in {
+				if n, ok := parseShortDecimal(s); ok {
+					sink += n
+				} else if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+					sink += n
+				}
+			}
+		}
+	})
+	b.Run("strconv", func(b *testing.B) {
+		for b.Loop() {
+			for _, s := range in {
+				if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+					sink += n
+				}
+			}
+		}
+	})
+	_ = sink
 }

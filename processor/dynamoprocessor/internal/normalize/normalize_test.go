@@ -3,6 +3,7 @@ package normalize
 import (
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -400,6 +401,41 @@ func TestNumericFields(t *testing.T) {
 	s.Numeric = false
 	span, _, _, _ = runSpan(t, New(s), spanCase{name: "x", attrs: map[string]any{"input_tokens": "3"}})
 	assert.Equal(t, "3", span.Attributes().AsRaw()["input_tokens"])
+}
+
+// The fast path for short decimal strings must read exactly what
+// strconv.ParseInt reads, and refuse the rest: signs, spaces, more than 19
+// digits, values above int64's range, anything that is not a digit.
+func TestParseShortDecimalAgreesWithParseInt(t *testing.T) {
+	for _, s := range []string{
+		"0", "9", "007", "556", "123456789012345678", "999999999999999999",
+		"", "-1", "+1", " 1", "1 ", "1_000", "0x10", "1e3", "1.5", "١",
+		"1234567890123456789", "9223372036854775807", "9223372036854775808",
+		"9999999999999999999", "09223372036854775807", "/", ":", "12a",
+	} {
+		checkShortDecimal(t, s)
+	}
+}
+
+func FuzzParseShortDecimal(f *testing.F) {
+	for _, s := range []string{"0", "42", "-7", "999999999999999999", "9223372036854775808", "1a"} {
+		f.Add(s)
+	}
+	f.Fuzz(checkShortDecimal)
+}
+
+func checkShortDecimal(t *testing.T, s string) {
+	got, ok := parseShortDecimal(s)
+	want, err := strconv.ParseInt(s, 10, 64)
+	if ok {
+		if err != nil || got != want {
+			t.Fatalf("parseShortDecimal(%q) = %d, ParseInt gives %d, %v", s, got, want, err)
+		}
+		return
+	}
+	if len(s) >= 1 && len(s) <= 19 && strings.Trim(s, "0123456789") == "" && err == nil {
+		t.Fatalf("parseShortDecimal(%q) refused 1 to 19 digits within range", s)
+	}
 }
 
 func TestResourceIdentity(t *testing.T) {
