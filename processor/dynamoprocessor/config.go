@@ -65,7 +65,7 @@ type PropagationConfig struct {
 	// signals. When full, the oldest are released unchanged. Default 100000.
 	MaxHeldItems int `mapstructure:"max_held_items"`
 	// MaxTraces bounds the trace ids whose x_request_id (or its absence) is
-	// remembered; the oldest is forgotten first. Each takes about 130 bytes
+	// remembered; the oldest is forgotten first. Each takes about 125 bytes
 	// (with a 36-byte request id). Default 100000.
 	MaxTraces int `mapstructure:"max_traces"`
 	// TraceTTL is how long a trace id is remembered. Default 10m.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
+	"runtime"
 	"testing"
 	"time"
 
@@ -47,4 +49,49 @@ func BenchmarkHoldFull(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkLearnFull learns the request id of one new trace after another
+// in a Store that already remembers max_traces traces, so that every
+// lesson first forgets the oldest trace: what a gateway does for each root
+// span once it has run for a while. Trace ids are random, as in a fleet;
+// one transaction (batch) teaches 16 of them. ns/op is per trace.
+func BenchmarkLearnFull(b *testing.B) {
+	const bound = 100_000
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	s := New(Config{Wait: time.Hour, MaxHeldItems: bound, MaxTraces: bound, TraceTTL: time.Hour})
+	rng := rand.New(rand.NewPCG(1, 2))
+	next := func() pcommon.TraceID {
+		var id pcommon.TraceID
+		binary.LittleEndian.PutUint64(id[:8], rng.Uint64())
+		binary.LittleEndian.PutUint64(id[8:], rng.Uint64())
+		return id
+	}
+	const xrid = "6ec6ddd9-3b1e-4f0a-9a51-0c2d7d1e8f44"
+	const perTxn = 16
+	learn := func(n int) {
+		for n > 0 {
+			txn := s.Begin()
+			for range min(n, perTxn) {
+				txn.Learn(next(), xrid)
+			}
+			txn.End()
+			n -= perTxn
+		}
+	}
+	learn(bound)
+	runtime.GC()
+	runtime.ReadMemStats(&m1)
+	b.ReportAllocs()
+	b.ResetTimer()
+	learn(b.N)
+	b.StopTimer()
+	if s.ids.len() != bound {
+		b.Fatalf("%d traces remembered, want %d", s.ids.len(), bound)
+	}
+	// What a remembered trace occupies: its entry, its share of the index
+	// and its 36-byte request id.
+	b.ReportMetric(float64(m1.HeapAlloc-m0.HeapAlloc)/bound, "bytes/trace")
 }

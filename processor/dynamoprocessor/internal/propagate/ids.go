@@ -15,11 +15,16 @@ import (
 // table of pointers (one entry, one string per trace) would be most of the
 // live objects every GC cycle has to mark, at any rate of spans. Here
 // nothing the collector has to follow grows with the traces remembered: the
-// index is a map of plain values, the entries sit in one slice of plain
+// index holds plain values, the entries sit in one slice of plain
 // values linked by position, and the request ids are copied into append-only
 // byte blocks shared by many ids, each found by block number and offset.
+//
+// The index is its own open-addressing hash table (see index.go), not a Go
+// map: every root span looks up a trace that is not there yet, forgets the
+// oldest and adds the new one, and in a map of 100 000 traces each of those
+// walks a directory, a table and its groups, mostly cache misses.
 type idTable struct {
-	index   map[pcommon.TraceID]int32
+	index   traceIndex
 	entries []idEntry
 	free    int32 // first free entry, linked by next; -1 when none
 	// head and tail are the oldest and newest entries in use; -1 when empty.
@@ -43,19 +48,18 @@ type idEntry struct {
 }
 
 func newIDTable() idTable {
-	return idTable{index: map[pcommon.TraceID]int32{}, free: -1, head: -1, tail: -1, base: time.Now()}
+	return idTable{index: newTraceIndex(), free: -1, head: -1, tail: -1, base: time.Now()}
 }
 
 // len is the number of traces remembered.
-func (t *idTable) len() int { return len(t.index) }
+func (t *idTable) len() int { return t.index.n }
 
 // get returns the entry of tid, or nil.
 func (t *idTable) get(tid pcommon.TraceID) *idEntry {
-	i, ok := t.index[tid]
-	if !ok {
-		return nil
+	if _, i := t.index.find(t.entries, tid); i >= 0 {
+		return &t.entries[i]
 	}
-	return &t.entries[i]
+	return nil
 }
 
 // oldest returns the oldest entry, or nil.
@@ -87,7 +91,7 @@ func (t *idTable) insert(tid pcommon.TraceID, xrid string, none bool, now time.T
 	}
 	t.entries[i] = idEntry{tid: tid, added: now.Sub(t.base), xrid: t.ids.put(xrid), none: none, self: i}
 	t.link(i)
-	t.index[tid] = i
+	t.index.add(tid, i)
 }
 
 // relearn gives an entry a new request id, learned now: it becomes the
@@ -109,15 +113,17 @@ func (t *idTable) setID(e *idEntry, xrid string) {
 // remove forgets the entry.
 func (t *idTable) remove(e *idEntry) {
 	i := e.self
-	delete(t.index, e.tid)
+	slot, _ := t.index.find(t.entries, e.tid)
+	t.index.removeAt(slot)
 	t.ids.release(e.xrid)
 	t.unlink(i)
 	*e = idEntry{next: t.free}
 	t.free = i
-	if len(t.index) == 0 {
-		// Nothing remembered: let the entries and blocks go, which also
-		// undoes any growth a burst of traces caused.
+	if t.index.n == 0 {
+		// Nothing remembered: let the entries, the index and the blocks
+		// go, which also undoes any growth a burst of traces caused.
 		t.entries, t.free, t.ids = nil, -1, idBlocks{}
+		t.index.reset()
 	}
 }
 

@@ -32,89 +32,111 @@ func (m *idModel) moveToBack(tid pcommon.TraceID) {
 // TestIDTableMatchesModel runs random inserts, relearns, id changes and
 // removals (oldest, or any) against idTable and the model, and compares
 // every lookup, age and the order after each step. Ids of varied length
-// fill and empty many blocks.
+// fill and empty many blocks. The index runs with its real hash, and with
+// hashes cut to 2 bits and to none, so that keys share runs of slots that
+// wrap around the end and removals have to move keys back.
 func TestIDTableMatchesModel(t *testing.T) {
-	for seed := range uint64(10) {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(seed, 1))
-			tbl := newIDTable()
-			model := idModel{m: map[pcommon.TraceID]*modelEntry{}}
-			now := tbl.base
-			type handedOut struct{ view, copy string }
-			var handed []handedOut // strings the table handed out, and what they said
-			tid := func() pcommon.TraceID { return pcommon.TraceID{byte(rng.IntN(64)), 1} }
-			xrid := func() string {
-				return fmt.Sprintf("%0*d", 1+rng.IntN(300), rng.IntN(1e9))
-			}
-			for step := range 3000 {
-				now = now.Add(time.Duration(rng.IntN(1000)) * time.Millisecond)
-				id := tid()
-				e, me := tbl.get(id), model.m[id]
-				require.Equal(t, me == nil, e == nil, "step %d", step)
-				switch op := rng.IntN(5); {
-				case e == nil && op < 4:
-					x, none := xrid(), rng.IntN(4) == 0
-					if none {
-						x = ""
-					}
-					tbl.insert(id, x, none, now)
-					model.m[id] = &modelEntry{xrid: x, none: none, added: now}
-					model.order = append(model.order, id)
-				case e == nil:
-					if o := tbl.oldest(); o != nil {
-						delete(model.m, o.tid)
-						model.order = model.order[1:]
-						tbl.remove(o)
-					}
-				case op == 0:
-					x := xrid()
-					tbl.relearn(e, x, now)
-					me.xrid, me.none, me.added = x, false, now
-					model.moveToBack(id)
-				case op == 1:
-					x := xrid()
-					tbl.setID(e, x)
-					me.xrid, me.none = x, false
-				default:
-					tbl.remove(e)
-					delete(model.m, id)
-					model.order = slices.DeleteFunc(model.order, func(x pcommon.TraceID) bool { return x == id })
-				}
-				// Compare everything.
-				require.Equal(t, len(model.m), tbl.len())
-				order := []pcommon.TraceID{}
-				for i := tbl.head; i >= 0; i = tbl.entries[i].next {
-					order = append(order, tbl.entries[i].tid)
-				}
-				require.Equal(t, append([]pcommon.TraceID{}, model.order...), order, "step %d", step)
-				for k, me := range model.m {
-					e := tbl.get(k)
-					require.NotNil(t, e)
-					x := tbl.xrid(e)
-					require.Equal(t, me.xrid, x)
-					require.Equal(t, me.none, e.none)
-					require.Equal(t, now.Sub(me.added), tbl.age(e, now))
-					if x != "" && rng.IntN(20) == 0 {
-						handed = append(handed, handedOut{x, string([]byte(x))})
-					}
-				}
-			}
-			// Every string the table handed out still says what it said,
-			// though its entry is long gone and its block freed.
-			for _, h := range handed {
-				require.Equal(t, h.copy, h.view)
-			}
-			// Blocks in use track the ids remembered: at most one block
-			// per id plus the one being filled.
-			inUse := 0
-			for _, b := range tbl.ids.blocks {
-				if b != nil {
-					inUse++
-				}
-			}
-			require.LessOrEqual(t, inUse, tbl.len()+1)
-		})
+	for _, bits := range []uint64{^uint64(0), 3, 0} {
+		for seed := range uint64(10) {
+			t.Run(fmt.Sprintf("hash_bits=%x/%d", bits, seed), func(t *testing.T) {
+				testIDTableMatchesModel(t, seed, bits)
+			})
+		}
 	}
+}
+
+func testIDTableMatchesModel(t *testing.T, seed, hashBits uint64) {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	tbl := newIDTable()
+	tbl.index.hashBits = hashBits
+	model := idModel{m: map[pcommon.TraceID]*modelEntry{}}
+	now := tbl.base
+	type handedOut struct{ view, copy string }
+	var handed []handedOut // strings the table handed out, and what they said
+	tid := func() pcommon.TraceID { return pcommon.TraceID{byte(rng.IntN(64)), 1} }
+	xrid := func() string {
+		return fmt.Sprintf("%0*d", 1+rng.IntN(300), rng.IntN(1e9))
+	}
+	for step := range 3000 {
+		now = now.Add(time.Duration(rng.IntN(1000)) * time.Millisecond)
+		id := tid()
+		e, me := tbl.get(id), model.m[id]
+		require.Equal(t, me == nil, e == nil, "step %d", step)
+		switch op := rng.IntN(5); {
+		case e == nil && op < 4:
+			x, none := xrid(), rng.IntN(4) == 0
+			if none {
+				x = ""
+			}
+			tbl.insert(id, x, none, now)
+			model.m[id] = &modelEntry{xrid: x, none: none, added: now}
+			model.order = append(model.order, id)
+		case e == nil:
+			if o := tbl.oldest(); o != nil {
+				delete(model.m, o.tid)
+				model.order = model.order[1:]
+				tbl.remove(o)
+			}
+		case op == 0:
+			x := xrid()
+			tbl.relearn(e, x, now)
+			me.xrid, me.none, me.added = x, false, now
+			model.moveToBack(id)
+		case op == 1:
+			x := xrid()
+			tbl.setID(e, x)
+			me.xrid, me.none = x, false
+		default:
+			tbl.remove(e)
+			delete(model.m, id)
+			model.order = slices.DeleteFunc(model.order, func(x pcommon.TraceID) bool { return x == id })
+		}
+		// Compare everything.
+		require.Equal(t, len(model.m), tbl.len())
+		order := []pcommon.TraceID{}
+		for i := tbl.head; i >= 0; i = tbl.entries[i].next {
+			order = append(order, tbl.entries[i].tid)
+		}
+		require.Equal(t, append([]pcommon.TraceID{}, model.order...), order, "step %d", step)
+		// The index holds each remembered trace once and stays at
+		// most half full (empty, it lets its slots go).
+		used := 0
+		for _, s := range tbl.index.slots {
+			if s != 0 {
+				used++
+			}
+		}
+		require.Equal(t, tbl.len(), used, "step %d", step)
+		require.LessOrEqual(t, 2*used, len(tbl.index.slots), "step %d", step)
+		if tbl.len() == 0 {
+			require.Nil(t, tbl.index.slots, "step %d", step)
+		}
+		for k, me := range model.m {
+			e := tbl.get(k)
+			require.NotNil(t, e)
+			x := tbl.xrid(e)
+			require.Equal(t, me.xrid, x)
+			require.Equal(t, me.none, e.none)
+			require.Equal(t, now.Sub(me.added), tbl.age(e, now))
+			if x != "" && rng.IntN(20) == 0 {
+				handed = append(handed, handedOut{x, string([]byte(x))})
+			}
+		}
+	}
+	// Every string the table handed out still says what it said,
+	// though its entry is long gone and its block freed.
+	for _, h := range handed {
+		require.Equal(t, h.copy, h.view)
+	}
+	// Blocks in use track the ids remembered: at most one block
+	// per id plus the one being filled.
+	inUse := 0
+	for _, b := range tbl.ids.blocks {
+		if b != nil {
+			inUse++
+		}
+	}
+	require.LessOrEqual(t, inUse, tbl.len()+1)
 }
 
 // TestIDTableFreesBlocks remembers far more ids than fit in one block, in
