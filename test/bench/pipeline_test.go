@@ -67,7 +67,21 @@ var (
 	// withTransform does with stock components what OTTL can of the dynamo
 	// processor's work (testdata/transform.yaml).
 	withTransform = pipelineVariant{"transform", "memory_limiter, transform/dynamo, batch"}
+	// withoutPropagation and withRulesOff split dynamo's overhead into its
+	// parts (BenchmarkPipelineParts): the processor without propagation,
+	// and with every rule off, passing spans through.
+	withoutPropagation = pipelineVariant{"no_propagation", "memory_limiter, dynamo, batch"}
+	withRulesOff       = pipelineVariant{"rules_off", "memory_limiter, dynamo, batch"}
 )
+
+// dynamoRulesOff is the dynamo configuration with every rule off.
+const dynamoRulesOff = `  dynamo:
+    request_id: {enabled: false}
+    propagation: {enabled: false}
+    span_names: {canonicalize: false, template: false, max_per_service: 0, system_endpoints: keep}
+    semantics: {http: false, status: false}
+    components: {enabled: false}
+    numeric_attributes: {enabled: false}`
 
 // pipelineRun is what one measured run found.
 type pipelineRun struct {
@@ -149,6 +163,10 @@ func newRig(tb testing.TB, v pipelineVariant) *rig {
 	switch v {
 	case withDynamo:
 		dyn = "  dynamo: {}"
+	case withoutPropagation:
+		dyn = "  dynamo:\n    propagation: {enabled: false}"
+	case withRulesOff:
+		dyn = dynamoRulesOff
 	case withTransform:
 		dyn = indent(readText(tb, filepath.Join("testdata", "transform.yaml")), "  ")
 	}
@@ -368,7 +386,6 @@ func BenchmarkPipeline(b *testing.B) {
 		variants = variants[1:]
 	}
 	for _, rate := range []int{10000, 50000, 100000, 0} {
-		name := rateName(float64(rate))
 		variants := variants
 		if rate > 10000 && len(variants) == 3 {
 			// Two cores cannot run three collectors and their generators
@@ -376,59 +393,78 @@ func BenchmarkPipeline(b *testing.B) {
 			// transform is measured at 10k spans/s and flat out.
 			variants = variants[:2]
 		}
-		// -count runs each sub-benchmark count times in a row: the first
-		// variant's n-th run measures the n-th set, the others' n-th runs
-		// report their share of it.
-		// The framework calls a sub-benchmark once with b.N == 1 and, when
-		// that took less than -benchtime, again with a larger b.N: only the
-		// first call of each run takes the next set.
-		var sets [][]pipelineRun
-		seen, cur := make([]int, len(variants)), make([]int, len(variants))
-		for i, v := range variants {
-			b.Run(name+"/"+v.name, func(b *testing.B) {
-				var r pipelineRun
-				switch {
-				case rate == 0:
-					r = runPipelines(b, []pipelineVariant{v}, 0, 2*time.Second, pipelineSeconds())[0]
-				case i == 0:
-					sets = append(sets, nil)
-					set := runPipelines(b, variants, float64(rate), 2*time.Second, pipelineSeconds())
-					sets[len(sets)-1] = set
-					r = set[0]
-				default:
-					if b.N == 1 {
-						cur[i] = seen[i]
-						seen[i]++
-					}
-					n := cur[i]
-					if n >= len(sets) || sets[n] == nil {
-						b.Skip("measured with the first variant, which failed")
-					}
-					r = sets[n][i]
+		benchPipelineRate(b, rate, variants)
+	}
+}
+
+// BenchmarkPipelineParts splits the overhead of dynamo at 10k spans/s: the
+// full processor, the processor without propagation (every other rule on)
+// and with every rule off (spans passed through), side by side with the
+// bare pipeline, all four at the same time.
+func BenchmarkPipelineParts(b *testing.B) {
+	if !hasComponent(b, "dynamo") {
+		b.Skip("the binary has no dynamo processor")
+	}
+	benchPipelineRate(b, 10000, []pipelineVariant{withDynamo, withoutDynamo, withoutPropagation, withRulesOff})
+}
+
+// benchPipelineRate measures the variants at one rate: side by side at a
+// fixed rate, one after the other flat out (rate 0).
+func benchPipelineRate(b *testing.B, rate int, variants []pipelineVariant) {
+	name := rateName(float64(rate))
+	// -count runs each sub-benchmark count times in a row: the first
+	// variant's n-th run measures the n-th set, the others' n-th runs
+	// report their share of it.
+	// The framework calls a sub-benchmark once with b.N == 1 and, when
+	// that took less than -benchtime, again with a larger b.N: only the
+	// first call of each run takes the next set.
+	var sets [][]pipelineRun
+	seen, cur := make([]int, len(variants)), make([]int, len(variants))
+	for i, v := range variants {
+		b.Run(name+"/"+v.name, func(b *testing.B) {
+			var r pipelineRun
+			switch {
+			case rate == 0:
+				r = runPipelines(b, []pipelineVariant{v}, 0, 2*time.Second, pipelineSeconds())[0]
+			case i == 0:
+				sets = append(sets, nil)
+				set := runPipelines(b, variants, float64(rate), 2*time.Second, pipelineSeconds())
+				sets[len(sets)-1] = set
+				r = set[0]
+			default:
+				if b.N == 1 {
+					cur[i] = seen[i]
+					seen[i]++
 				}
-				b.ReportMetric(r.spansPerSec, "spans/s")
-				b.ReportMetric(r.cores*100, "cpu-%")
-				if r.spansPerSec > 0 {
-					b.ReportMetric(r.cores*100/(r.spansPerSec/10000), "cpu-%/10k-spans/s")
+				n := cur[i]
+				if n >= len(sets) || sets[n] == nil {
+					b.Skip("measured with the first variant, which failed")
 				}
-				b.ReportMetric(float64(r.rss)/(1<<20), "rss-MiB")
-				b.ReportMetric(float64(r.hwm)/(1<<20), "peak-rss-MiB")
-				b.ReportMetric(r.spanBytes, "out-bytes/span")
-			})
-		}
+				r = sets[n][i]
+			}
+			b.ReportMetric(r.spansPerSec, "spans/s")
+			b.ReportMetric(r.cores*100, "cpu-%")
+			if r.spansPerSec > 0 {
+				b.ReportMetric(r.cores*100/(r.spansPerSec/10000), "cpu-%/10k-spans/s")
+			}
+			b.ReportMetric(float64(r.rss)/(1<<20), "rss-MiB")
+			b.ReportMetric(float64(r.hwm)/(1<<20), "peak-rss-MiB")
+			b.ReportMetric(r.spanBytes, "out-bytes/span")
+		})
 	}
 }
 
 // TestPipelineDeliversEverything is the correctness check of
-// BenchmarkPipeline: a short run of each variant delivers every span, and
-// with the dynamo processor every inference span carries x_request_id.
+// BenchmarkPipeline and BenchmarkPipelineParts: a short run of each variant
+// delivers every span, and with the dynamo processor (in full) every
+// inference span carries x_request_id.
 func TestPipelineDeliversEverything(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts collector processes")
 	}
-	variants := []pipelineVariant{withDynamo, withoutDynamo, withTransform}
-	if !hasComponent(t, "dynamo") {
-		variants = variants[1:]
+	variants := []pipelineVariant{withoutDynamo, withTransform}
+	if hasComponent(t, "dynamo") {
+		variants = append(variants, withDynamo, withoutPropagation, withRulesOff)
 	}
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {

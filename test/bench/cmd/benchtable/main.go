@@ -30,8 +30,8 @@ type spec struct {
 	overhead bool
 	ours     string
 	base     string
-	// also compares another candidate with base the same way.
-	also string
+	// also compares other candidates with base the same way.
+	also []string
 }
 
 var specs = map[string]spec{
@@ -54,7 +54,12 @@ var specs = map[string]spec{
 	"BenchmarkPipeline": {
 		title:   "Pipeline (whole collector process): OTLP → memory_limiter → [dynamo | nothing | transform] → batch → OTLP",
 		metrics: []string{"spans/s", "cpu-%/10k-spans/s", "peak-rss-MiB", "out-bytes/span"}, ratio: "cpu-%/10k-spans/s", overhead: true,
-		ours: "dynamo", base: "stock", also: "transform",
+		ours: "dynamo", base: "stock", also: []string{"transform"},
+	},
+	"BenchmarkPipelineParts": {
+		title:   "Pipeline overhead by part, at 10k spans/s: `dynamo` in full, without propagation, with every rule off",
+		metrics: []string{"cpu-%/10k-spans/s", "peak-rss-MiB", "out-bytes/span"}, ratio: "cpu-%/10k-spans/s", overhead: true,
+		ours: "dynamo", base: "stock", also: []string{"no_propagation", "rules_off"},
 	},
 	"BenchmarkScalingSpansPerTrace": {
 		title:   "Scaling: spans per trace (one trace per request, roots in the next batch)",
@@ -72,7 +77,7 @@ var specs = map[string]spec{
 
 // order is the order of the tables.
 var order = []string{
-	"BenchmarkProcessor", "BenchmarkReceiver", "BenchmarkReceiverProcess", "BenchmarkPipeline",
+	"BenchmarkProcessor", "BenchmarkReceiver", "BenchmarkReceiverProcess", "BenchmarkPipeline", "BenchmarkPipelineParts",
 	"BenchmarkReceiverLineLength", "BenchmarkScalingSpansPerTrace", "BenchmarkScalingAttributes", "BenchmarkScalingHeldTraces",
 }
 
@@ -236,10 +241,11 @@ func printTable(w io.Writer, name string, b *bench) {
 			return 0
 		case sp.base:
 			return 1
-		case sp.also:
-			return 2
 		}
-		return 3
+		if i := slices.Index(sp.also, c); i >= 0 {
+			return 2 + i
+		}
+		return 2 + len(sp.also)
 	}
 	sort.SliceStable(cands, func(i, j int) bool { return rank(cands[i]) < rank(cands[j]) })
 	metrics := sp.metrics
@@ -263,11 +269,16 @@ func printTable(w io.Writer, name string, b *bench) {
 		}
 	}
 	hasRatio := sp.ratio != "" && slices.Contains(cands, sp.ours) && slices.Contains(cands, sp.base)
-	hasAlso := hasRatio && sp.also != "" && slices.Contains(cands, sp.also)
-	for _, c := range []string{sp.ours, sp.also} {
-		if !hasRatio || (c == sp.also && !hasAlso) {
-			continue
+	var compared []string // ours, then each of also that ran
+	if hasRatio {
+		compared = append(compared, sp.ours)
+		for _, c := range sp.also {
+			if slices.Contains(cands, c) {
+				compared = append(compared, c)
+			}
 		}
+	}
+	for _, c := range compared {
 		if sp.overhead {
 			cols = append(cols, c+" overhead")
 		} else {
@@ -294,11 +305,8 @@ func printTable(w io.Writer, name string, b *bench) {
 				runs = max(runs, len(r.values[u]))
 			}
 		}
-		if hasRatio {
-			row = append(row, ratio(b, cs, sp.ours, sp))
-		}
-		if hasAlso {
-			row = append(row, ratio(b, cs, sp.also, sp))
+		for _, c := range compared {
+			row = append(row, ratio(b, cs, c, sp))
 		}
 		row = append(row, strconv.Itoa(runs))
 		fmt.Fprintf(w, "| %s |\n", strings.Join(row, " | "))

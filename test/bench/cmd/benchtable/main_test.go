@@ -19,6 +19,10 @@ BenchmarkProcessor/traces/dynamo-2   20  1036288 ns/op  3.0 allocs/span  3000000
 BenchmarkProcessor/traces/transform-2  20  29176471 ns/op  47 allocs/span  150000 spans/cpu-s
 BenchmarkPipeline/rate=10k/dynamo-2  1  1 ns/op  11 cpu-%/10k-spans/s
 BenchmarkPipeline/rate=10k/stock-2  1  1 ns/op  10 cpu-%/10k-spans/s
+BenchmarkPipelineParts/rate=10k/dynamo-2  1  1 ns/op  11 cpu-%/10k-spans/s
+BenchmarkPipelineParts/rate=10k/stock-2  1  1 ns/op  10 cpu-%/10k-spans/s
+BenchmarkPipelineParts/rate=10k/no_propagation-2  1  1 ns/op  10.5 cpu-%/10k-spans/s
+BenchmarkPipelineParts/rate=10k/rules_off-2  1  1 ns/op  10.2 cpu-%/10k-spans/s
 BenchmarkReceiver/jsonl-2  3  1 ns/op  250000 lines/cpu-s
 BenchmarkReceiver/file_log-2  3  1 ns/op  50000 lines/cpu-s
 PASS
@@ -30,12 +34,16 @@ func TestTables(t *testing.T) {
 	n, failed, err := run(strings.NewReader(sample), &out)
 	require.NoError(t, err)
 	assert.False(t, failed)
-	assert.Equal(t, 3, n)
+	assert.Equal(t, 4, n)
 	s := out.String()
 	// Medians of three runs: 2M and 150k; ratio from the medians.
 	assert.Contains(t, s, "| traces | 2.00M | 3.00 | 150k | 47.0 | 13.3× | 3 |")
 	assert.Contains(t, s, "| rate=10k |  | 11.0 |  |  |  | 10.0 |  |  | +10.0 % | 1 |")
 	assert.Contains(t, s, "| (all) | 250k |  |  | 50k |  |  | 5.0× | 1 |")
+	// Every other candidate compared with the same base, in the spec's order.
+	assert.Contains(t, s, "| dynamo cpu-%/10k-spans/s | dynamo peak-rss-MiB | dynamo out-bytes/span | stock cpu-%/10k-spans/s |")
+	assert.Contains(t, s, "| dynamo overhead | no_propagation overhead | rules_off overhead | runs |")
+	assert.Contains(t, s, "| +10.0 % | +5.0 % | +2.0 % | 1 |")
 }
 
 func TestFailedRun(t *testing.T) {
