@@ -40,7 +40,7 @@ lint:
 ## bench: our components side by side with their stock baselines, one run, one table (BENCHMARKS.md)
 BENCH_COUNT ?= 5
 BENCH_TIME ?= 500ms
-BENCH_PIPELINE_SECONDS ?= 10
+BENCH_PIPELINE_SECONDS ?= 6
 # BENCH_COUNT rounds of the whole suite, each benchmark once per round
 # (-count 1): the two sides of every comparison run seconds apart in every
 # round, so that a machine that drifts over the run (a shared VM does) moves
