@@ -1,11 +1,13 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -314,6 +316,13 @@ func runPipelines(tb testing.TB, vs []pipelineVariant, spansPerSec float64, warm
 			go fetchProfile(tb, r.pprofAddr, filepath.Join(dir, name), measure)
 		}
 	}
+	var perfs []*perfRecord
+	if dir := os.Getenv("BENCH_PERF_DIR"); dir != "" {
+		for _, r := range rigs {
+			name := fmt.Sprintf("%s-%s.perf.data", r.v.name, rateName(spansPerSec))
+			perfs = append(perfs, startPerf(tb, r.col.proc.Cmd.Process.Pid, filepath.Join(dir, name), measure))
+		}
+	}
 	time.Sleep(measure)
 	if dir := os.Getenv("BENCH_PPROF_DIR"); dir != "" {
 		for _, r := range rigs {
@@ -325,11 +334,53 @@ func runPipelines(tb testing.TB, vs []pipelineVariant, spansPerSec float64, warm
 	for i, r := range rigs {
 		s1[i] = r.sample(tb)
 	}
+	for _, p := range perfs {
+		p.wait(tb)
+	}
 	out := make([]pipelineRun, len(rigs))
 	for i, r := range rigs {
 		out[i] = r.finish(tb, s0[i], s1[i])
 	}
 	return out
+}
+
+// perfRecord is a running `perf record` of one collector.
+type perfRecord struct {
+	cmd *exec.Cmd
+	out bytes.Buffer
+}
+
+// startPerf samples the process pid's stacks with Linux perf for d into path
+// (BENCH_PERF_DIR): the software CPU clock at 1999 Hz, with frame-pointer
+// call graphs (Go keeps frame pointers). At 10k spans/s a collector uses a
+// tenth of a core, so a 6-second pprof profile (100 Hz) has about 60
+// samples; perf gives twenty times as many. It returns nil, after saying
+// why, when perf is not installed or does not start.
+func startPerf(tb testing.TB, pid int, path string, d time.Duration) *perfRecord {
+	tb.Helper()
+	bin, err := exec.LookPath("perf")
+	if err != nil {
+		tb.Logf("BENCH_PERF_DIR: %v", err)
+		return nil
+	}
+	p := &perfRecord{cmd: exec.Command(bin, "record", "-q", "-F", "1999", "-e", "cpu-clock", "--call-graph", "fp",
+		"-p", strconv.Itoa(pid), "-o", path, "--", "sleep", strconv.FormatFloat(d.Seconds(), 'f', 3, 64))}
+	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
+	if err := p.cmd.Start(); err != nil {
+		tb.Logf("BENCH_PERF_DIR: %v", err)
+		return nil
+	}
+	return p
+}
+
+// wait waits for the recording to end; a failure is logged, not fatal.
+func (p *perfRecord) wait(tb testing.TB) {
+	if p == nil {
+		return
+	}
+	if err := p.cmd.Wait(); err != nil {
+		tb.Logf("BENCH_PERF_DIR: perf record: %v\n%s", err, p.out.String())
+	}
 }
 
 // fetchProfile saves a CPU profile of the collector over d
