@@ -29,6 +29,12 @@ type collector struct {
 // and its metrics endpoint is off, so that neither adds to what is measured.
 func startCollector(tb testing.TB, name string, build func(addrs [3]string) string) (*collector, [3]string) {
 	tb.Helper()
+	return startCollectorBinary(tb, testutil.CollectorBinary(tb), name, build)
+}
+
+// startCollectorBinary is startCollector with another collector binary.
+func startCollectorBinary(tb testing.TB, bin, name string, build func(addrs [3]string) string) (*collector, [3]string) {
+	tb.Helper()
 	for attempt := 1; ; attempt++ {
 		addrs := freeAddrs(tb)
 		config := strings.ReplaceAll(build(addrs), "__HEALTH__", addrs[0]) + `
@@ -40,7 +46,7 @@ func startCollector(tb testing.TB, name string, build func(addrs [3]string) stri
 `
 		path := filepath.Join(tb.TempDir(), name+".yaml")
 		require.NoError(tb, os.WriteFile(path, []byte(config), 0o644))
-		p := testutil.StartProcess(tb, name, testutil.CollectorBinary(tb), []string{"--config", path}, nil)
+		p := testutil.StartProcess(tb, name, bin, []string{"--config", path}, nil)
 		exited := false
 		testutil.Eventually(tb, 30*time.Second, 20*time.Millisecond, func() error {
 			if p.Exited() {

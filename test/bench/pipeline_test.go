@@ -21,6 +21,7 @@ import (
 
 	"github.com/otelcol-dynamo/otelcol-dynamo/internal/dynamo"
 	"github.com/otelcol-dynamo/otelcol-dynamo/internal/telemetrygen"
+	"github.com/otelcol-dynamo/otelcol-dynamo/internal/testutil"
 )
 
 // pipelineYAML is the pipeline of the comparison: OTLP in, memory_limiter,
@@ -62,19 +63,32 @@ service:
 type pipelineVariant struct {
 	name       string
 	processors string
+	// bin is the collector binary; empty: the distribution's (built, or
+	// OTELCOL_DYNAMO_BIN).
+	bin string
 }
 
+// fullDynamo says whether the variant runs the dynamo processor with its
+// default configuration.
+func (v pipelineVariant) fullDynamo() bool {
+	return v.name == withDynamo.name || v.name == candidateName
+}
+
+// candidateName is the variant of BenchmarkPipelineCandidate that runs
+// BENCH_CANDIDATE_BIN.
+const candidateName = "candidate"
+
 var (
-	withDynamo    = pipelineVariant{"dynamo", "memory_limiter, dynamo, batch"}
-	withoutDynamo = pipelineVariant{"stock", "memory_limiter, batch"}
+	withDynamo    = pipelineVariant{name: "dynamo", processors: "memory_limiter, dynamo, batch"}
+	withoutDynamo = pipelineVariant{name: "stock", processors: "memory_limiter, batch"}
 	// withTransform does with stock components what OTTL can of the dynamo
 	// processor's work (testdata/transform.yaml).
-	withTransform = pipelineVariant{"transform", "memory_limiter, transform/dynamo, batch"}
+	withTransform = pipelineVariant{name: "transform", processors: "memory_limiter, transform/dynamo, batch"}
 	// withoutPropagation and withRulesOff split dynamo's overhead into its
 	// parts (BenchmarkPipelineParts): the processor without propagation,
 	// and with every rule off, passing spans through.
-	withoutPropagation = pipelineVariant{"no_propagation", "memory_limiter, dynamo, batch"}
-	withRulesOff       = pipelineVariant{"rules_off", "memory_limiter, dynamo, batch"}
+	withoutPropagation = pipelineVariant{name: "no_propagation", processors: "memory_limiter, dynamo, batch"}
+	withRulesOff       = pipelineVariant{name: "rules_off", processors: "memory_limiter, dynamo, batch"}
 )
 
 // dynamoRulesOff is the dynamo configuration with every rule off.
@@ -143,7 +157,7 @@ func newRig(tb testing.TB, v pipelineVariant) *rig {
 	sink, err := NewSink("127.0.0.1:0")
 	require.NoError(tb, err)
 	r := &rig{v: v, sink: sink}
-	if v == withDynamo {
+	if v.fullDynamo() {
 		sink.OnTraces = func(td ptrace.Traces) {
 			for _, rs := range td.ResourceSpans().All() {
 				for _, ss := range rs.ScopeSpans().All() {
@@ -163,21 +177,25 @@ func newRig(tb testing.TB, v pipelineVariant) *rig {
 	sink.Start()
 	tb.Cleanup(sink.Stop)
 	dyn := ""
-	switch v {
-	case withDynamo:
+	switch {
+	case v.fullDynamo():
 		dyn = "  dynamo: {}"
-	case withoutPropagation:
+	case v == withoutPropagation:
 		dyn = "  dynamo:\n    propagation: {enabled: false}"
-	case withRulesOff:
+	case v == withRulesOff:
 		dyn = dynamoRulesOff
-	case withTransform:
+	case v == withTransform:
 		dyn = indent(readText(tb, filepath.Join("testdata", "transform.yaml")), "  ")
 	}
 	pprofExt := ""
 	if os.Getenv("BENCH_PPROF_DIR") != "" {
 		pprofExt = ", pprof"
 	}
-	col, addrs := startCollector(tb, "otelcol-"+v.name, func(addrs [3]string) string {
+	bin := v.bin
+	if bin == "" {
+		bin = testutil.CollectorBinary(tb)
+	}
+	col, addrs := startCollectorBinary(tb, bin, "otelcol-"+v.name, func(addrs [3]string) string {
 		return strings.NewReplacer("__OTLP__", addrs[1], "__SINK__", sink.Addr(), "__PROCESSORS__", v.processors,
 			"__DYNAMO__", dyn, "__PPROF__", addrs[2], "__PPROFEXT__", pprofExt).Replace(pipelineYAML)
 	})
@@ -271,7 +289,7 @@ func (r *rig) finish(tb testing.TB, s0, s1 sample) pipelineRun {
 	require.NoError(tb, r.sink.WaitSpans(sent, time.Minute))
 	time.Sleep(300 * time.Millisecond)
 	require.Equal(tb, sent, r.sink.Spans(), "%s: spans sent and received", r.v.name)
-	if r.v == withDynamo {
+	if r.v.fullDynamo() {
 		r.sink.mu.Lock()
 		missing, inference := r.missing, r.inference
 		r.sink.mu.Unlock()
@@ -461,6 +479,26 @@ func BenchmarkPipelineParts(b *testing.B) {
 	benchPipelineRate(b, 10000, []pipelineVariant{withDynamo, withoutDynamo, withoutPropagation, withRulesOff})
 }
 
+// BenchmarkPipelineCandidate weighs a change to the collector against the
+// pipeline overhead: the dynamo pipeline on the binary under test and on
+// BENCH_CANDIDATE_BIN (another build, of a branch or with the change), side
+// by side with the bare pipeline at 10k spans/s, every collector in every
+// position. Two binaries measured in separate runs differ by more than most
+// changes do (the machine drifts in minutes); side by side they see the same
+// machine. Skipped unless BENCH_CANDIDATE_BIN is set.
+func BenchmarkPipelineCandidate(b *testing.B) {
+	bin := os.Getenv("BENCH_CANDIDATE_BIN")
+	if bin == "" {
+		b.Skip("BENCH_CANDIDATE_BIN is not set")
+	}
+	if !hasComponent(b, "dynamo") {
+		b.Skip("the binary has no dynamo processor")
+	}
+	candidate := withDynamo
+	candidate.name, candidate.bin = candidateName, bin
+	benchPipelineRate(b, 10000, []pipelineVariant{withDynamo, candidate, withoutDynamo})
+}
+
 // benchPipelineRate measures the variants at one rate: side by side at a
 // fixed rate, one after the other flat out (rate 0), in every order that
 // measurePipelines takes them.
@@ -610,16 +648,19 @@ func seq(n int) []int {
 }
 
 // TestPipelineDeliversEverything is the correctness check of
-// BenchmarkPipeline and BenchmarkPipelineParts: a short run of each variant
-// delivers every span, and with the dynamo processor (in full) every
-// inference span carries x_request_id.
+// BenchmarkPipeline, BenchmarkPipelineParts and BenchmarkPipelineCandidate:
+// a short run of each variant delivers every span, and with the dynamo
+// processor (in full) every inference span carries x_request_id.
 func TestPipelineDeliversEverything(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts collector processes")
 	}
 	variants := []pipelineVariant{withoutDynamo, withTransform}
 	if hasComponent(t, "dynamo") {
-		variants = append(variants, withDynamo, withoutPropagation, withRulesOff)
+		// The candidate runs a binary of its own: here the same one.
+		candidate := withDynamo
+		candidate.name, candidate.bin = candidateName, testutil.CollectorBinary(t)
+		variants = append(variants, withDynamo, withoutPropagation, withRulesOff, candidate)
 	}
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {

@@ -61,6 +61,11 @@ var specs = map[string]spec{
 		metrics: []string{"cpu-%/10k-spans/s", "peak-rss-MiB", "out-bytes/span"}, ratio: "cpu-%/10k-spans/s", overhead: true,
 		ours: "dynamo", base: "stock", also: []string{"no_propagation", "rules_off"},
 	},
+	"BenchmarkPipelineCandidate": {
+		title:   "Pipeline at 10k spans/s: `dynamo` on `BENCH_CANDIDATE_BIN` (candidate) and on the binary under test",
+		metrics: []string{"cpu-%/10k-spans/s", "peak-rss-MiB", "out-bytes/span"}, ratio: "cpu-%/10k-spans/s", overhead: true,
+		ours: "candidate", base: "stock", also: []string{"dynamo"},
+	},
 	"BenchmarkScalingSpansPerTrace": {
 		title:   "Scaling: spans per trace (one trace per request, roots in the next batch)",
 		metrics: []string{"cpu-ns/span", "allocs/span"}, ratio: "cpu-ns/span", ours: "dynamo", base: "transform",
@@ -78,7 +83,7 @@ var specs = map[string]spec{
 // order is the order of the tables.
 var order = []string{
 	"BenchmarkProcessor", "BenchmarkReceiver", "BenchmarkReceiverProcess", "BenchmarkPipeline", "BenchmarkPipelineParts",
-	"BenchmarkReceiverLineLength", "BenchmarkScalingSpansPerTrace", "BenchmarkScalingAttributes", "BenchmarkScalingHeldTraces",
+	"BenchmarkPipelineCandidate", "BenchmarkReceiverLineLength", "BenchmarkScalingSpansPerTrace", "BenchmarkScalingAttributes", "BenchmarkScalingHeldTraces",
 }
 
 // result is every measurement of one benchmark (one name, many runs).
