@@ -451,14 +451,31 @@ func TestPropagationOff(t *testing.T) {
 	assert.Equal(t, "http-request", spans[0].Name())
 }
 
+// System spans are dropped with propagation on and off, and the rest of
+// their batch goes on (annotated only with propagation).
 func TestSystemSpansDropped(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.SpanNames.SystemEndpoints = "drop" }, nil, nil)
-	health := spanSpec{service: "dynamo-frontend", name: "http-request", trace: 9, id: 1, attrs: map[string]any{"uri": "/health", "method": "GET"}}
-	require.NoError(t, h.tp.ConsumeTraces(context.Background(), traces(t, health)))
-	assert.Zero(t, h.ts.SpanCount())
-	require.NoError(t, h.tp.ConsumeTraces(context.Background(), traces(t, health, frontendRoot(1))))
-	assert.Equal(t, 1, h.ts.SpanCount())
-	assert.Equal(t, int64(2), h.metric(t, "otelcol_processor_dynamo_system_spans", attribute.String("action", "dropped")))
+	for _, propagation := range []bool{true, false} {
+		t.Run(fmt.Sprintf("propagation=%t", propagation), func(t *testing.T) {
+			h := newHarness(t, func(c *Config) {
+				c.SpanNames.SystemEndpoints = "drop"
+				c.Propagation.Enabled = propagation
+			}, nil, nil)
+			health := spanSpec{service: "dynamo-frontend", name: "http-request", trace: 9, id: 1, attrs: map[string]any{"uri": "/health", "method": "GET"}}
+			require.NoError(t, h.tp.ConsumeTraces(context.Background(), traces(t, health)))
+			assert.Zero(t, h.ts.SpanCount())
+			require.NoError(t, h.tp.ConsumeTraces(context.Background(), traces(t, health, frontendRoot(1), workerSpan(1, 2))))
+			spans := allSpans(h.ts)
+			require.Len(t, spans, 2)
+			assert.Equal(t, "http-request", spans[0].Name())
+			assert.Equal(t, "handle_payload", spans[1].Name())
+			if propagation {
+				assert.Equal(t, xrid, attr(spans[1].Attributes(), "x_request_id"))
+			} else {
+				assert.Nil(t, attr(spans[1].Attributes(), "x_request_id"))
+			}
+			assert.Equal(t, int64(2), h.metric(t, "otelcol_processor_dynamo_system_spans", attribute.String("action", "dropped")))
+		})
+	}
 }
 
 func TestSystemSpansRenamed(t *testing.T) {
