@@ -63,13 +63,18 @@ func (x *traceIndex) add(tid pcommon.TraceID, pos int32) {
 	if 2*(x.n+1) > len(x.slots) {
 		x.grow()
 	}
-	h := x.hash(tid)
-	i := uint64(h) & x.mask
+	x.place(uint64(x.hash(tid))<<32 | uint64(uint32(pos+1)))
+	x.n++
+}
+
+// place puts slot value s (hash bits and position) in the first empty slot
+// from its home on.
+func (x *traceIndex) place(s uint64) {
+	i := uint64(uint32(s>>32)) & x.mask
 	for x.slots[i] != 0 {
 		i = (i + 1) & x.mask
 	}
-	x.slots[i] = uint64(h)<<32 | uint64(uint32(pos+1))
-	x.n++
+	x.slots[i] = s
 }
 
 // removeAt empties a slot found by find, moving back the keys after it that
@@ -104,14 +109,9 @@ func (x *traceIndex) grow() {
 	x.slots = make([]uint64, max(minIndexSlots, 2*len(old)))
 	x.mask = uint64(len(x.slots) - 1)
 	for _, s := range old {
-		if s == 0 {
-			continue
+		if s != 0 {
+			x.place(s)
 		}
-		i := uint64(uint32(s>>32)) & x.mask
-		for x.slots[i] != 0 {
-			i = (i + 1) & x.mask
-		}
-		x.slots[i] = s
 	}
 }
 
