@@ -29,12 +29,16 @@ type collector struct {
 // and its metrics endpoint is off, so that neither adds to what is measured.
 func startCollector(tb testing.TB, name string, build func(addrs [3]string) string) (*collector, [3]string) {
 	tb.Helper()
-	return startCollectorBinary(tb, testutil.CollectorBinary(tb), name, build)
+	return startCollectorBinary(tb, "", name, build)
 }
 
-// startCollectorBinary is startCollector with another collector binary.
+// startCollectorBinary is startCollector with another collector binary; an
+// empty bin is the distribution's.
 func startCollectorBinary(tb testing.TB, bin, name string, build func(addrs [3]string) string) (*collector, [3]string) {
 	tb.Helper()
+	if bin == "" {
+		bin = testutil.CollectorBinary(tb)
+	}
 	for attempt := 1; ; attempt++ {
 		addrs := freeAddrs(tb)
 		config := strings.ReplaceAll(build(addrs), "__HEALTH__", addrs[0]) + `

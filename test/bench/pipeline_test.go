@@ -191,11 +191,7 @@ func newRig(tb testing.TB, v pipelineVariant) *rig {
 	if os.Getenv("BENCH_PPROF_DIR") != "" {
 		pprofExt = ", pprof"
 	}
-	bin := v.bin
-	if bin == "" {
-		bin = testutil.CollectorBinary(tb)
-	}
-	col, addrs := startCollectorBinary(tb, bin, "otelcol-"+v.name, func(addrs [3]string) string {
+	col, addrs := startCollectorBinary(tb, v.bin, "otelcol-"+v.name, func(addrs [3]string) string {
 		return strings.NewReplacer("__OTLP__", addrs[1], "__SINK__", sink.Addr(), "__PROCESSORS__", v.processors,
 			"__DYNAMO__", dyn, "__PPROF__", addrs[2], "__PPROFEXT__", pprofExt).Replace(pipelineYAML)
 	})
