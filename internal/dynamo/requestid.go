@@ -45,4 +45,7 @@ const (
 	SpanIDField   = "span_id"
 	ParentIDField = "parent_id"
 	SpanNameField = "span_name"
+	// TraceFlagsField holds the W3C trace flags as two hex digits ("01":
+	// sampled). The new version writes it.
+	TraceFlagsField = "trace_flags"
 )

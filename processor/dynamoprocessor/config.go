@@ -70,6 +70,11 @@ type PropagationConfig struct {
 	MaxTraces int `mapstructure:"max_traces"`
 	// TraceTTL is how long a trace id is remembered. Default 10m.
 	TraceTTL time.Duration `mapstructure:"trace_ttl"`
+	// HoldUnsampled holds log records of traces that are not sampled, like
+	// any other. By default they are not held: their trace's spans are not
+	// exported, so no root span comes to annotate them; they are annotated
+	// only when their trace's id is already known. Default false.
+	HoldUnsampled bool `mapstructure:"hold_unsampled"`
 	// Storage is the ID of a storage extension (e.g. file_storage/queue) in
 	// which held items are kept as well, so that they survive a crash and are
 	// delivered after the restart. Default none: held items live in memory

@@ -47,7 +47,7 @@ func TestLoadCustom(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"req.id", "http.request.header.request-id"}, cfg.RequestID.Aliases)
 	assert.False(t, cfg.RequestID.RemoveAliases)
-	assert.Equal(t, PropagationConfig{Enabled: true, Wait: 2 * time.Second, MaxHeldItems: 5000, MaxTraces: 1000, TraceTTL: time.Minute}, cfg.Propagation)
+	assert.Equal(t, PropagationConfig{Enabled: true, Wait: 2 * time.Second, MaxHeldItems: 5000, MaxTraces: 1000, TraceTTL: time.Minute, HoldUnsampled: true}, cfg.Propagation)
 	assert.Equal(t, []SpanNameRule{{Pattern: "^GET /internal/(.*)$", Replacement: "GET /internal"}}, cfg.SpanNames.Rules)
 	assert.False(t, cfg.SpanNames.Canonicalize)
 	assert.False(t, cfg.SpanNames.Template)

@@ -61,6 +61,9 @@ func (p *logsProcessor) process(ctx context.Context, ld plog.Logs) (plog.Logs, e
 		state := norm.BeginResource(rl.Resource())
 		sls := rl.ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
+			// Records with the sampled bit set, and records that would
+			// wait with it clear.
+			sampled, unsampled := false, false
 			lrs := sls.At(j).LogRecords()
 			for k := 0; k < lrs.Len(); k++ {
 				lr := lrs.At(k)
@@ -71,14 +74,27 @@ func (p *logsProcessor) process(ctx context.Context, ld plog.Logs) (plog.Logs, e
 					f |= flagChanged
 				}
 				if !tid.IsEmpty() {
+					isSampled := lr.Flags().IsSampled()
+					sampled = sampled || isSampled
 					if r.XRequestID != "" {
 						sc.addLearned(learned{tid: tid, xrid: r.XRequestID})
 					} else {
 						f |= flagLookup
 						lookups++
+						if !isSampled {
+							f |= flagUnsampled
+							unsampled = true
+						}
 					}
 				}
 				sc.flags = append(sc.flags, f)
+			}
+			if fs := p.sh.flagSources; fs != nil {
+				src := flagSource{state.Service, sls.At(j).Scope().Name()}
+				if sampled {
+					fs.add(src)
+				}
+				sc.flagsSet = append(sc.flagsSet, unsampled && (sampled || fs.has(src)))
 			}
 		}
 		norm.EndResource(&state, rl.Resource())
@@ -99,16 +115,17 @@ func (p *logsProcessor) process(ctx context.Context, ld plog.Logs) (plog.Logs, e
 }
 
 func (p *logsProcessor) propagate(ctx context.Context, ld plog.Logs, sc *batchScratch, lookups int, st *normalize.Stats) (moved bool) {
-	var propagated int64
+	var propagated, unsampled int64
 	txn := p.sh.store.Begin()
 	learnAll(&txn, sc.learn)
 	if lookups > 0 {
 		var cache lookupCache
-		idx := 0
+		idx, scope := 0, -1
 		rls := ld.ResourceLogs()
 		for i := 0; i < rls.Len(); i++ {
 			sls := rls.At(i).ScopeLogs()
 			for j := 0; j < sls.Len(); j++ {
+				scope++
 				lrs := sls.At(j).LogRecords()
 				for k := 0; k < lrs.Len(); k++ {
 					f := sc.flags[idx]
@@ -126,11 +143,19 @@ func (p *logsProcessor) propagate(ctx context.Context, ld plog.Logs, sc *batchSc
 							st.Changed++
 						}
 					case propagate.Unknown:
+						if f&flagUnsampled != 0 && p.sh.flagSources != nil && (sc.flagsSet[scope] || explicitlyUnsampled(lr)) {
+							// No root span will come: it goes on now.
+							unsampled++
+							continue
+						}
 						sc.addHold(tid, i, j, k)
 					}
 				}
 			}
 		}
+	}
+	if unsampled > 0 {
+		p.sh.tel.ProcessorDynamoUnsampledItems.Add(ctx, unsampled, p.sigOpt)
 	}
 	return p.hold(ctx, &txn, sc, propagated, func(hb *heldBatch) { holdLogs(ld, sc, hb) })
 }

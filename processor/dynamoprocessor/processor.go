@@ -146,8 +146,9 @@ type learned struct {
 
 // Per-item flags kept between the two passes over a batch.
 const (
-	flagLookup  uint8 = 1 << iota // has a trace id, lacks x_request_id
-	flagChanged                   // a rule changed it in the first pass
+	flagLookup    uint8 = 1 << iota // has a trace id, lacks x_request_id
+	flagChanged                     // a rule changed it in the first pass
+	flagUnsampled                   // a log record whose sampled bit is clear
 )
 
 // batchScratch is reused across batches so the passes do not allocate.
@@ -157,6 +158,9 @@ type batchScratch struct {
 	// learntNone), so that each lesson reaches the store once per batch.
 	learnt map[pcommon.TraceID]uint8
 	flags  []uint8
+	// flagsSet says, per scope of a log batch (in batch order), whether
+	// the records of its source set the trace flags (see flagSources).
+	flagsSet []bool
 
 	// What the batch would hold: its items, the traces they belong to and
 	// the scopes they are in, in batch order.
@@ -170,6 +174,7 @@ func (s *batchScratch) reset() {
 	s.learn = s.learn[:0]
 	clear(s.learnt)
 	s.flags = s.flags[:0]
+	s.flagsSet = s.flagsSet[:0]
 	s.items = s.items[:0]
 	clear(s.traces)
 	s.traces = s.traces[:0]

@@ -31,7 +31,7 @@ func TestREADMEDocumentsTablesAndOptions(t *testing.T) {
 		assert.Contains(t, readme, "`"+a+"`", "request-id alias")
 	}
 	keys := optionKeys(reflect.TypeOf(Config{}), "")
-	require.Len(t, keys, 22)
+	require.Len(t, keys, 23)
 	for _, key := range keys {
 		assert.Contains(t, readme, "| `"+key+"` |", "option")
 	}

@@ -25,7 +25,10 @@ type shared struct {
 	cfg   *Config
 	norm  *normalize.Normalizer
 	store *propagate.Store // nil when propagation is off
-	tel   *metadata.TelemetryBuilder
+	// flagSources is nil when records of unsampled traces are held too
+	// (propagation off, or propagation.hold_unsampled).
+	flagSources *flagSources
+	tel         *metadata.TelemetryBuilder
 
 	systemRenamed, systemDropped         metric.MeasurementOption
 	notANumber, outOfRange, unexpectedTy metric.MeasurementOption
@@ -140,6 +143,9 @@ func newShared(set processor.Settings, cfg *Config) (*shared, error) {
 			MaxTraces:    cfg.Propagation.MaxTraces,
 			TraceTTL:     cfg.Propagation.TraceTTL,
 		})
+		if !cfg.Propagation.HoldUnsampled {
+			s.flagSources = newFlagSources()
+		}
 	}
 	return s, nil
 }

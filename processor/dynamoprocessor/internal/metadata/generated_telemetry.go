@@ -19,6 +19,7 @@ type TelemetryBuilder struct {
 	ProcessorDynamoItemsChanged          metric.Int64Counter
 	ProcessorDynamoRequestIdsPropagated  metric.Int64Counter
 	ProcessorDynamoItemsHeld             metric.Int64Counter
+	ProcessorDynamoUnsampledItems        metric.Int64Counter
 	ProcessorDynamoHeldItems             metric.Int64UpDownCounter
 	ProcessorDynamoHeldReleased          metric.Int64Counter
 	ProcessorDynamoReleaseRefused        metric.Int64Counter
@@ -54,6 +55,10 @@ func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilde
 	builder.ProcessorDynamoItemsHeld = counter(
 		"otelcol_processor_dynamo_items_held",
 		"Spans and log records held because their trace's x_request_id was not yet known.",
+		"{item}")
+	builder.ProcessorDynamoUnsampledItems = counter(
+		"otelcol_processor_dynamo_unsampled_items",
+		"Log records of traces that are not sampled, passed on at once instead of held (no root span comes for them).",
 		"{item}")
 	builder.ProcessorDynamoHeldItems, err = builder.meter.Int64UpDownCounter(
 		"otelcol_processor_dynamo_held_items",
