@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"encoding/binary"
 	"path/filepath"
 	"runtime"
 	"sync/atomic"
@@ -15,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor"
@@ -230,7 +232,11 @@ type requestBatch struct {
 // per CPU-second. The dynamo processor holds the records until the spans of
 // their trace arrive and releases them, annotated, on its own goroutine;
 // Shutdown, which releases whatever is still held, is measured too.
-func benchRequests(b *testing.B, c candidate, w *Workload) {
+//
+// With sampleOneIn > 1, one trace in sampleOneIn is sampled, as with
+// OTEL_TRACES_SAMPLE_RATIO: the records of the others have the sampled bit
+// clear and their spans are not exported (left out of the batch).
+func benchRequests(b *testing.B, c candidate, w *Workload, sampleOneIn int) {
 	var cnt counter
 	cfg := c.config(b)
 	lp := newLogsProcessorWith(b, c, cfg, cnt.logs())
@@ -242,7 +248,11 @@ func benchRequests(b *testing.B, c candidate, w *Workload) {
 	in := consumePooled(b, m, poolSize(w.TraceBatches(), w.TraceBatchBytes(0)+w.LogBatchBytes(0)),
 		func(i int) requestBatch {
 			k := i % w.TraceBatches()
-			return requestBatch{w.CloneLogs(k), w.CloneTraces(k)}
+			r := requestBatch{w.CloneLogs(k), w.CloneTraces(k)}
+			if sampleOneIn > 1 {
+				sampleTraces(r, sampleOneIn)
+			}
+			return r
 		},
 		func(r requestBatch) int {
 			n := r.logs.LogRecordCount()
@@ -264,6 +274,31 @@ func benchRequests(b *testing.B, c candidate, w *Workload) {
 		b.Fatalf("%s: %d items in (%d records), %d out (%d records)", c.name, in, records, got, cnt.records.Load())
 	}
 	m.Report(in, "item")
+}
+
+// sampleTraces keeps one trace in n sampled (by trace id): the log records
+// of the others get the sampled bit cleared, their spans are removed.
+func sampleTraces(r requestBatch, n int) {
+	sampled := func(tid pcommon.TraceID) bool { return binary.BigEndian.Uint64(tid[8:])%uint64(n) == 0 }
+	rls := r.logs.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		sls := rls.At(i).ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			lrs := sls.At(j).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				if lr := lrs.At(k); !lr.TraceID().IsEmpty() && !sampled(lr.TraceID()) {
+					lr.SetFlags(plog.DefaultLogRecordFlags)
+				}
+			}
+		}
+	}
+	rss := r.traces.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		sss := rss.At(i).ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			sss.At(j).Spans().RemoveIf(func(s ptrace.Span) bool { return !sampled(s.TraceID()) })
+		}
+	}
 }
 
 // processorWorkload is the input of BenchmarkProcessor: 16 batches of 64
@@ -295,6 +330,10 @@ func processorWorkload(splitRoots bool) *Workload {
 //	                  logs and a traces instance of one configuration: the
 //	                  dynamo processor holds the records until their root
 //	                  arrives, as Dynamo sends them (items = records + spans)
+//	requests_sampled  the same with one trace in ten sampled: the records
+//	                  of the others have the sampled bit clear, and their
+//	                  spans are not exported (the dynamo processor passes
+//	                  those records on at once)
 func BenchmarkProcessor(b *testing.B) {
 	whole := processorWorkload(false).Freeze()
 	late := processorWorkload(true).Freeze()
@@ -311,6 +350,9 @@ func BenchmarkProcessor(b *testing.B) {
 		b.Run("logs_held/"+c.name, func(b *testing.B) { benchLogs(b, c, whole, false) })
 	}
 	for _, c := range processorCandidates {
-		b.Run("requests/"+c.name, func(b *testing.B) { benchRequests(b, c, whole) })
+		b.Run("requests/"+c.name, func(b *testing.B) { benchRequests(b, c, whole, 1) })
+	}
+	for _, c := range processorCandidates {
+		b.Run("requests_sampled/"+c.name, func(b *testing.B) { benchRequests(b, c, whole, 10) })
 	}
 }
