@@ -15,6 +15,7 @@ import (
 
 	"github.com/otelcol-dynamo/otelcol-dynamo/internal/dynamo"
 	"github.com/otelcol-dynamo/otelcol-dynamo/internal/testutil"
+	"github.com/otelcol-dynamo/otelcol-dynamo/processor/dynamoprocessor"
 )
 
 // runTraces passes every batch of w (cloned) through a fresh processor of c
@@ -298,4 +299,83 @@ func TestRequestsReleaseHeldRecords(t *testing.T) {
 	}
 	require.NoError(t, lp.Shutdown(ctx))
 	require.NoError(t, tp.Shutdown(ctx))
+}
+
+// TestSampledRequestsPassUnsampledRecords checks the requests_sampled case:
+// with one trace in ten sampled, the records of the other traces pass at
+// once (once their source has shown that it sets the flags), unannotated
+// (their spans never come), and those of the sampled traces wait for their
+// root and leave with its x_request_id.
+func TestSampledRequestsPassUnsampledRecords(t *testing.T) {
+	w := processorWorkload(false)
+	cfg := dynamoCandidate.config(t)
+	// The first batch's records of sources not yet known to set the flags
+	// wait for their (absent) root that long.
+	cfg.(*dynamoprocessor.Config).Propagation.Wait = 200 * time.Millisecond
+	sink := new(consumertest.LogsSink)
+	lp := newLogsProcessorWith(t, dynamoCandidate, cfg, sink)
+	tp := newTracesProcessorWith(t, dynamoCandidate, cfg, consumertest.NewNop())
+	ctx := context.Background()
+	xrids := map[string]any{} // sampled trace id → its root's x_request_id
+	unsampled, sampled := 0, 0
+	for i := range w.Logs {
+		r := requestBatch{w.CloneLogs(i), w.CloneTraces(i)}
+		sampleTraces(r, 10)
+		n, pass := r.logs.LogRecordCount(), sumUnsampled(r.logs)
+		unsampled += pass
+		sampled += n - pass
+		before := sink.LogRecordCount()
+		require.NoError(t, lp.ConsumeLogs(ctx, r.logs))
+		// A source (service and scope) whose records have not yet shown
+		// the sampled bit may be one that never sets the flags: its records
+		// wait. In this workload every source shows it in the first batch.
+		if passed := sink.LogRecordCount() - before; i == 0 {
+			require.LessOrEqual(t, passed, pass)
+		} else {
+			require.Equal(t, pass, passed, "batch %d: unsampled records pass at once", i)
+		}
+		for _, rs := range r.traces.ResourceSpans().All() {
+			for _, ss := range rs.ScopeSpans().All() {
+				for _, sp := range ss.Spans().All() {
+					if v, ok := sp.Attributes().Get(dynamo.XRequestID); ok && sp.ParentSpanID().IsEmpty() {
+						xrids[sp.TraceID().String()] = v.Str()
+					}
+				}
+			}
+		}
+		require.NoError(t, tp.ConsumeTraces(ctx, r.traces))
+	}
+	require.NotZero(t, sampled)
+	require.Greater(t, unsampled, 5*sampled, "about one trace in ten is sampled")
+	testutil.Eventually(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if got := sink.LogRecordCount(); got != w.Records {
+			return fmt.Errorf("%d of %d records delivered", got, w.Records)
+		}
+		return nil
+	})
+	for _, r := range recordViews(sink.AllLogs()) {
+		if want, ok := xrids[r.TraceID]; ok {
+			assert.Equal(t, want, r.Attributes[dynamo.XRequestID], "record of sampled trace %s", r.TraceID)
+		} else {
+			assert.NotContains(t, r.Attributes, dynamo.XRequestID, "record of unsampled trace %s", r.TraceID)
+		}
+	}
+	require.NoError(t, lp.Shutdown(ctx))
+	require.NoError(t, tp.Shutdown(ctx))
+}
+
+// sumUnsampled counts the records of ld with a trace id and the sampled bit
+// clear.
+func sumUnsampled(ld plog.Logs) int {
+	n := 0
+	for _, rl := range ld.ResourceLogs().All() {
+		for _, sl := range rl.ScopeLogs().All() {
+			for _, lr := range sl.LogRecords().All() {
+				if !lr.TraceID().IsEmpty() && !lr.Flags().IsSampled() {
+					n++
+				}
+			}
+		}
+	}
+	return n
 }

@@ -74,6 +74,10 @@ var specs = map[string]spec{
 		title:   "Scaling: attributes per span",
 		metrics: []string{"cpu-ns/span", "allocs/span"}, ratio: "cpu-ns/span", ours: "dynamo", base: "transform",
 	},
+	"BenchmarkUnsampledRecords": {
+		title:   "Log records of traces that are not sampled (one trace in ten sampled): passed on (default) vs held (`propagation.hold_unsampled`)",
+		metrics: []string{"*/cpu-s", "allocs/*"}, ratio: "*/cpu-s", ours: "dynamo", base: "hold_unsampled",
+	},
 	"BenchmarkScalingHeldTraces": {
 		title:   "Scaling: traces held for propagation",
 		metrics: []string{"cpu-ns/span", "allocs/span", "held-bytes/trace", "data-bytes/trace"},
@@ -84,6 +88,7 @@ var specs = map[string]spec{
 var order = []string{
 	"BenchmarkProcessor", "BenchmarkReceiver", "BenchmarkReceiverProcess", "BenchmarkPipeline", "BenchmarkPipelineParts",
 	"BenchmarkPipelineCandidate", "BenchmarkReceiverLineLength", "BenchmarkScalingSpansPerTrace", "BenchmarkScalingAttributes", "BenchmarkScalingHeldTraces",
+	"BenchmarkUnsampledRecords",
 }
 
 // result is every measurement of one benchmark (one name, many runs).
