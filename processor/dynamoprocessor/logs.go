@@ -90,11 +90,7 @@ func (p *logsProcessor) process(ctx context.Context, ld plog.Logs) (plog.Logs, e
 				sc.flags = append(sc.flags, f)
 			}
 			if fs := p.sh.flagSources; fs != nil {
-				src := flagSource{state.Service, sls.At(j).Scope().Name()}
-				if sampled {
-					fs.add(src)
-				}
-				sc.flagsSet = append(sc.flagsSet, unsampled && (sampled || fs.has(src)))
+				sc.flagsSet = append(sc.flagsSet, fs.note(state.Service, sls.At(j).Scope(), sampled, unsampled))
 			}
 		}
 		norm.EndResource(&state, rl.Resource())

@@ -3,6 +3,7 @@ package dynamoprocessor // import "github.com/otelcol-dynamo/otelcol-dynamo/proc
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -30,19 +31,48 @@ const maxFlagSources = 10000
 type flagSource struct{ service, scope string }
 
 // flagSources remembers the sources whose log records have had the sampled
-// bit set. It is safe for concurrent use.
+// bit set. It is safe for concurrent use: readers load the current map
+// without a lock; a writer replaces it with a copy that has one more source
+// (the sources of a fleet are few, and each is added once).
+//
+// Nothing is looked up until a record with the bit clear has been seen
+// (active): traffic whose traces are all sampled pays one flag read per
+// scope.
 type flagSources struct {
-	mu sync.RWMutex
-	m  map[flagSource]struct{}
+	active atomic.Bool
+	m      atomic.Pointer[map[flagSource]struct{}]
+	mu     sync.Mutex // writers
 }
 
-func newFlagSources() *flagSources { return &flagSources{m: map[flagSource]struct{}{}} }
+func newFlagSources() *flagSources {
+	s := &flagSources{}
+	s.m.Store(&map[flagSource]struct{}{})
+	return s
+}
+
+// note takes in what one scope of a batch showed: whether any of its
+// records with a trace id had the sampled bit set, and whether any that
+// would wait had it clear. It reports whether the latter are of traces
+// that are not sampled (the scope's source sets the flags).
+func (s *flagSources) note(service string, scope pcommon.InstrumentationScope, sampled, unsampled bool) bool {
+	if unsampled {
+		if !s.active.Load() {
+			s.active.Store(true)
+		}
+	} else if !sampled || !s.active.Load() {
+		return false
+	}
+	src := flagSource{service, scope.Name()}
+	if sampled {
+		s.add(src)
+		return unsampled
+	}
+	return s.has(src)
+}
 
 // has reports whether src's records have set the sampled bit.
 func (s *flagSources) has(src flagSource) bool {
-	s.mu.RLock()
-	_, ok := s.m[src]
-	s.mu.RUnlock()
+	_, ok := (*s.m.Load())[src]
 	return ok
 }
 
@@ -54,9 +84,16 @@ func (s *flagSources) add(src flagSource) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.m) < maxFlagSources {
-		s.m[flagSource{strings.Clone(src.service), strings.Clone(src.scope)}] = struct{}{}
+	old := *s.m.Load()
+	if _, ok := old[src]; ok || len(old) >= maxFlagSources {
+		return
 	}
+	m := make(map[flagSource]struct{}, len(old)+1)
+	for k := range old {
+		m[k] = struct{}{}
+	}
+	m[flagSource{strings.Clone(src.service), strings.Clone(src.scope)}] = struct{}{}
+	s.m.Store(&m)
 }
 
 // explicitlyUnsampled reports whether lr carries a trace_flags attribute of

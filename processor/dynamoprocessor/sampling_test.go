@@ -191,3 +191,19 @@ func TestUnsampledRecordsLeaveRoomForSampledOnes(t *testing.T) {
 	assert.Equal(t, 10, annotated)
 	assert.Zero(t, h.metric(t, "otelcol_processor_dynamo_held_released", attribute.String("reason", "overflow")))
 }
+
+// Sources are remembered once a record with the bit clear has been seen:
+// traffic whose traces are all sampled does not pay for it.
+func TestFlagSourcesRememberedOnceUnsampledRecordsAppear(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Propagation.Wait = time.Minute }, nil, nil)
+	ctx := context.Background()
+	require.NoError(t, h.lp.ConsumeLogs(ctx, serviceLogs("svc", record{trace: 1, sampled: true})))
+	// Nothing was remembered of that batch.
+	require.NoError(t, h.lp.ConsumeLogs(ctx, serviceLogs("svc", record{trace: 2})))
+	assert.Zero(t, h.ls.LogRecordCount())
+	// Now the source's sampled records are remembered.
+	require.NoError(t, h.lp.ConsumeLogs(ctx, serviceLogs("svc", record{trace: 3, sampled: true})))
+	require.NoError(t, h.lp.ConsumeLogs(ctx, serviceLogs("svc", record{trace: 4})))
+	assert.Equal(t, []byte{4}, deliveredTraces(h))
+	assert.Equal(t, int64(1), unsampledCount(t, h))
+}
