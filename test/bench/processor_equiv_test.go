@@ -276,15 +276,7 @@ func TestRequestsReleaseHeldRecords(t *testing.T) {
 		require.NoError(t, lp.ConsumeLogs(ctx, ld))
 		require.Zero(t, ld.LogRecordCount(), "batch %d: records passed before their spans", i)
 		td := w.CloneTraces(i)
-		for _, rs := range td.ResourceSpans().All() {
-			for _, ss := range rs.ScopeSpans().All() {
-				for _, sp := range ss.Spans().All() {
-					if v, ok := sp.Attributes().Get(dynamo.XRequestID); ok && sp.ParentSpanID().IsEmpty() {
-						xrids[sp.TraceID().String()] = v.Str()
-					}
-				}
-			}
-		}
+		rootXRequestIDs(td, xrids)
 		require.NoError(t, tp.ConsumeTraces(ctx, td))
 	}
 	testutil.Eventually(t, 10*time.Second, 5*time.Millisecond, func() error {
@@ -334,15 +326,7 @@ func TestSampledRequestsPassUnsampledRecords(t *testing.T) {
 		} else {
 			require.Equal(t, pass, passed, "batch %d: unsampled records pass at once", i)
 		}
-		for _, rs := range r.traces.ResourceSpans().All() {
-			for _, ss := range rs.ScopeSpans().All() {
-				for _, sp := range ss.Spans().All() {
-					if v, ok := sp.Attributes().Get(dynamo.XRequestID); ok && sp.ParentSpanID().IsEmpty() {
-						xrids[sp.TraceID().String()] = v.Str()
-					}
-				}
-			}
-		}
+		rootXRequestIDs(r.traces, xrids)
 		require.NoError(t, tp.ConsumeTraces(ctx, r.traces))
 	}
 	require.NotZero(t, sampled)
@@ -362,6 +346,19 @@ func TestSampledRequestsPassUnsampledRecords(t *testing.T) {
 	}
 	require.NoError(t, lp.Shutdown(ctx))
 	require.NoError(t, tp.Shutdown(ctx))
+}
+
+// rootXRequestIDs notes, per trace id, the x_request_id of td's root spans.
+func rootXRequestIDs(td ptrace.Traces, xrids map[string]any) {
+	for _, rs := range td.ResourceSpans().All() {
+		for _, ss := range rs.ScopeSpans().All() {
+			for _, sp := range ss.Spans().All() {
+				if v, ok := sp.Attributes().Get(dynamo.XRequestID); ok && sp.ParentSpanID().IsEmpty() {
+					xrids[sp.TraceID().String()] = v.Str()
+				}
+			}
+		}
+	}
 }
 
 // sumUnsampled counts the records of ld with a trace id and the sampled bit
