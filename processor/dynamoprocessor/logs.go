@@ -90,7 +90,7 @@ func (p *logsProcessor) process(ctx context.Context, ld plog.Logs) (plog.Logs, e
 				sc.flags = append(sc.flags, f)
 			}
 			if fs := p.sh.flagSources; fs != nil {
-				sc.flagsSet = append(sc.flagsSet, fs.note(state.Service, sls.At(j).Scope(), sampled, unsampled))
+				sc.flagsSet = append(sc.flagsSet, fs.note(state.Service, sls.At(j).Scope(), lrs, sampled, unsampled))
 			}
 		}
 		norm.EndResource(&state, rl.Resource())
@@ -139,7 +139,7 @@ func (p *logsProcessor) propagate(ctx context.Context, ld plog.Logs, sc *batchSc
 							st.Changed++
 						}
 					case propagate.Unknown:
-						if f&flagUnsampled != 0 && p.sh.flagSources != nil && (sc.flagsSet[scope] || explicitlyUnsampled(lr)) {
+						if f&flagUnsampled != 0 && p.sh.flagSources != nil && notSampled(lr, sc.flagsSet[scope]) {
 							// No root span will come: it goes on now.
 							unsampled++
 							continue

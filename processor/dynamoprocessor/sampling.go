@@ -17,9 +17,10 @@ import (
 // sampled" only from an SDK that sets the flags at all; others leave it 0
 // on every record. So a record counts as not sampled when its sampled bit is
 // clear and either the record says so explicitly (a JSONL line's
-// trace_flags field, which the jsonl receiver keeps as an attribute) or its
-// source, the service and instrumentation scope it came from, has sent
-// records with the bit set (flagSources). The scope keeps apart the
+// trace_flags field, which the jsonl receiver keeps as an attribute) or it
+// has no such field and its source, the service and instrumentation scope
+// it came from, has sent records with the bit set and no such field
+// (flagSources). The scope keeps apart the
 // sources of one service: its SDK's records and, say, the JSONL lines a
 // jsonl receiver reads from its stderr (of versions without trace_flags).
 
@@ -50,11 +51,12 @@ func newFlagSources() *flagSources {
 	return s
 }
 
-// note takes in what one scope of a batch showed: whether any of its
-// records with a trace id had the sampled bit set, and whether any that
-// would wait had it clear. It reports whether the latter are of traces
-// that are not sampled (the scope's source sets the flags).
-func (s *flagSources) note(service string, scope pcommon.InstrumentationScope, sampled, unsampled bool) bool {
+// note takes in what one scope of a batch (its records lrs) showed:
+// whether any of its records with a trace id had the sampled bit set, and
+// whether any that would wait had it clear. It reports whether the source
+// is known to set the flags, so that the latter are of traces that are not
+// sampled, unless a record says otherwise with a trace_flags field.
+func (s *flagSources) note(service string, scope pcommon.InstrumentationScope, lrs plog.LogRecordSlice, sampled, unsampled bool) bool {
 	if unsampled {
 		if !s.active.Load() {
 			s.active.Store(true)
@@ -63,11 +65,30 @@ func (s *flagSources) note(service string, scope pcommon.InstrumentationScope, s
 		return false
 	}
 	src := flagSource{service, scope.Name()}
-	if sampled {
-		s.add(src)
-		return unsampled
+	if s.has(src) {
+		return true
 	}
-	return s.has(src)
+	if sampled && setsFlags(lrs) {
+		s.add(src)
+		return true
+	}
+	return false
+}
+
+// setsFlags reports whether a record of lrs with a trace id has the sampled
+// bit set without a trace_flags field: flags an SDK set. A JSONL line's
+// trace_flags field speaks for that line only: the same source may write
+// lines of versions without it, whose flags are 0 whatever the sampling.
+func setsFlags(lrs plog.LogRecordSlice) bool {
+	for i := 0; i < lrs.Len(); i++ {
+		lr := lrs.At(i)
+		if lr.Flags().IsSampled() && !lr.TraceID().IsEmpty() {
+			if _, ok := lr.Attributes().Get(dynamo.TraceFlagsField); !ok {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // has reports whether src's records have set the sampled bit.
@@ -96,12 +117,16 @@ func (s *flagSources) add(src flagSource) {
 	s.m.Store(&m)
 }
 
-// explicitlyUnsampled reports whether lr carries a trace_flags attribute of
-// two hex digits with the sampled bit clear (a JSONL line of the new
-// version outside a sampled trace).
-func explicitlyUnsampled(lr plog.LogRecord) bool {
+// notSampled reports whether lr, a record with a trace id and the sampled
+// bit clear, is of a trace that is not sampled: its trace_flags field (a
+// JSONL line's) says so, two hex digits with the sampled bit clear, or it
+// has none and its source sets the flags (sourceSetsFlags).
+func notSampled(lr plog.LogRecord, sourceSetsFlags bool) bool {
 	v, ok := lr.Attributes().Get(dynamo.TraceFlagsField)
-	if !ok || v.Type() != pcommon.ValueTypeStr {
+	if !ok {
+		return sourceSetsFlags
+	}
+	if v.Type() != pcommon.ValueTypeStr {
 		return false
 	}
 	str := v.Str()

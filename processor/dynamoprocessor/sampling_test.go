@@ -207,3 +207,18 @@ func TestFlagSourcesRememberedOnceUnsampledRecordsAppear(t *testing.T) {
 	assert.Equal(t, []byte{4}, deliveredTraces(h))
 	assert.Equal(t, int64(1), unsampledCount(t, h))
 }
+
+// One source may write JSONL lines of versions with trace_flags and of
+// versions without, whose flags are 0 whatever the sampling (a fleet being
+// upgraded, under the default service name). A sampled line's trace_flags
+// speaks for that line only: the others still wait.
+func TestTraceFlagsFieldsDoNotTeachTheirSource(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Propagation.Wait = time.Minute }, nil, nil)
+	ctx := context.Background()
+	require.NoError(t, h.lp.ConsumeLogs(ctx, serviceLogs("dynamo",
+		record{trace: 1, sampled: true, traceFlags: "01"}, record{trace: 2, traceFlags: "00"}, record{trace: 3})))
+	assert.Equal(t, []byte{2}, deliveredTraces(h), "only the line that says so goes on")
+	require.NoError(t, h.lp.ConsumeLogs(ctx, serviceLogs("dynamo", record{trace: 4})))
+	assert.Equal(t, []byte{2}, deliveredTraces(h))
+	assert.Equal(t, int64(3), h.metric(t, "otelcol_processor_dynamo_items_held", attribute.String("signal", "logs")))
+}
