@@ -118,15 +118,16 @@ func (s *flagSources) add(src flagSource) {
 }
 
 // notSampled reports whether lr, a record with a trace id and the sampled
-// bit clear, is of a trace that is not sampled: its trace_flags field (a
-// JSONL line's) says so, two hex digits with the sampled bit clear, or it
-// has none and its source sets the flags (sourceSetsFlags).
+// bit clear, is of a trace that is not sampled: its source sets the flags
+// (sourceSetsFlags: an SDK's records, which carry no trace_flags field), or
+// its trace_flags field (a JSONL line's) says so, two hex digits with the
+// sampled bit clear.
 func notSampled(lr plog.LogRecord, sourceSetsFlags bool) bool {
-	v, ok := lr.Attributes().Get(dynamo.TraceFlagsField)
-	if !ok {
-		return sourceSetsFlags
+	if sourceSetsFlags {
+		return true
 	}
-	if v.Type() != pcommon.ValueTypeStr {
+	v, ok := lr.Attributes().Get(dynamo.TraceFlagsField)
+	if !ok || v.Type() != pcommon.ValueTypeStr {
 		return false
 	}
 	str := v.Str()
