@@ -1,6 +1,7 @@
 package dynamoprocessor // import "github.com/otelcol-dynamo/otelcol-dynamo/processor/dynamoprocessor"
 
 import (
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,13 +17,13 @@ import (
 // sampled bit in the record's flags, but a flags field of 0 means "not
 // sampled" only from an SDK that sets the flags at all; others leave it 0
 // on every record. So a record counts as not sampled when its sampled bit is
-// clear and either the record says so explicitly (a JSONL line's
-// trace_flags field, which the jsonl receiver keeps as an attribute) or it
-// has no such field and its source, the service and instrumentation scope
-// it came from, has sent records with the bit set and no such field
-// (flagSources). The scope keeps apart the
-// sources of one service: its SDK's records and, say, the JSONL lines a
-// jsonl receiver reads from its stderr (of versions without trace_flags).
+// clear and either its source, the service and instrumentation scope it
+// came from, has sent records with the bit set and no trace_flags field
+// (flags an SDK set: flagSources), or the record says so itself (a JSONL
+// line's trace_flags field, which the jsonl receiver keeps as an
+// attribute). The scope keeps apart the sources of one service: its SDK's
+// records and the JSONL lines a jsonl receiver reads from its stderr, whose
+// field speaks for each line only (older versions write none).
 
 // maxFlagSources bounds the sources remembered as setting trace flags;
 // records of sources beyond it are held as before.
@@ -55,7 +56,7 @@ func newFlagSources() *flagSources {
 // whether any of its records with a trace id had the sampled bit set, and
 // whether any that would wait had it clear. It reports whether the source
 // is known to set the flags, so that the latter are of traces that are not
-// sampled, unless a record says otherwise with a trace_flags field.
+// sampled.
 func (s *flagSources) note(service string, scope pcommon.InstrumentationScope, lrs plog.LogRecordSlice, sampled, unsampled bool) bool {
 	if unsampled {
 		if !s.active.Load() {
@@ -134,21 +135,6 @@ func notSampled(lr plog.LogRecord, sourceSetsFlags bool) bool {
 	if len(str) != 2 {
 		return false
 	}
-	lo, ok := hexDigit(str[1])
-	if _, hiOK := hexDigit(str[0]); !ok || !hiOK {
-		return false
-	}
-	return lo&1 == 0
-}
-
-func hexDigit(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
+	flags, err := strconv.ParseUint(str, 16, 8)
+	return err == nil && flags&1 == 0
 }
