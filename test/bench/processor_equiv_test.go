@@ -316,12 +316,14 @@ func TestSampledRequestsPassUnsampledRecords(t *testing.T) {
 		n, pass := r.logs.LogRecordCount(), sumUnsampled(r.logs)
 		unsampled += pass
 		sampled += n - pass
-		before := sink.LogRecordCount()
 		require.NoError(t, lp.ConsumeLogs(ctx, r.logs))
-		// A source (service and scope) whose records have not yet shown
-		// the sampled bit may be one that never sets the flags: its records
-		// wait. In this workload every source shows it in the first batch.
-		if passed := sink.LogRecordCount() - before; i == 0 {
+		// What the batch still holds went on with it; held records were
+		// moved out. (The sink's count would also take in earlier records
+		// released meanwhile on the processor's goroutine.) A source
+		// (service and scope) whose records have not yet shown the sampled
+		// bit may be one that never sets the flags: its records wait. In
+		// this workload every source shows it in the first batch.
+		if passed := r.logs.LogRecordCount(); i == 0 {
 			require.LessOrEqual(t, passed, pass)
 		} else {
 			require.Equal(t, pass, passed, "batch %d: unsampled records pass at once", i)
