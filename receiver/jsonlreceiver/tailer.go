@@ -192,6 +192,12 @@ func podLogPath(path string) (podRef, bool) {
 // accepted, refused permanently, or the receiver is shutting down
 // (fileconsumer advances its offset whatever is returned; the acknowledged
 // position is what a restart resumes from).
+//
+// Each token is a buffer of its own: fileconsumer copies every line out of
+// its read buffer (while decoding it, even with the nop encoding) and never
+// writes it again. So a record may keep long values as views of its token
+// (parser.Parser.Owned) instead of copying them once more;
+// TestRetainedRecordsKeepTheirLines checks this still holds.
 func (t *tailer) emit(_ context.Context, tokens [][]byte, attrs map[string]any, _ int64, offsets []int64) error {
 	if len(tokens) == 0 {
 		return nil
@@ -240,11 +246,14 @@ func (t *tailer) emit(_ context.Context, tokens [][]byte, attrs map[string]any, 
 		}
 		var e parser.Entry
 		ok := false
+		// owned: the content is (a part of) the token, not a reused buffer.
+		owned := true
 		switch st.format {
 		case parser.FormatCRI:
 			e, ok = parser.UnwrapCRI(tok)
 		case parser.FormatDocker:
 			e, ok = parser.UnwrapDocker(tok, &st.dockerBuf)
+			owned = !ok
 		}
 		if !ok {
 			e = parser.Entry{Content: tok}
@@ -262,12 +271,12 @@ func (t *tailer) emit(_ context.Context, tokens [][]byte, attrs map[string]any, 
 		if st.pending {
 			st.appendPending(content, t.maxLine, truncated)
 			content, truncated, rtTime, stream = st.pendingBuf, st.pendingTruncated, st.pendingTime, st.pendingStream
-			st.pending = false
+			st.pending, owned = false, false
 		}
 		if truncated {
 			truncatedLines++
 		}
-		t.record(p, lrs, content, truncated, rtTime, stream, path, now)
+		t.record(p, lrs, content, owned, truncated, rtTime, stream, path, now)
 	}
 	t.telemetry.ReceiverJsonlLinesRead.Add(t.ctx, lines)
 	if truncatedLines > 0 {
@@ -320,14 +329,16 @@ func (t *tailer) takePending(p *parser.Parser, st *fileState, lrs plog.LogRecord
 	if st.pendingTruncated {
 		t.telemetry.ReceiverJsonlTruncatedLines.Add(t.ctx, 1)
 	}
-	t.record(p, lrs, st.pendingBuf, st.pendingTruncated, st.pendingTime, st.pendingStream, st.path, now)
+	t.record(p, lrs, st.pendingBuf, false, st.pendingTruncated, st.pendingTime, st.pendingStream, st.path, now)
 }
 
 // record parses one line into a record appended to lrs, and removes it
-// again when the line is empty.
-func (t *tailer) record(p *parser.Parser, lrs plog.LogRecordSlice, content []byte,
+// again when the line is empty. owned says whether content's bytes are
+// never written again (parser.Parser.Owned).
+func (t *tailer) record(p *parser.Parser, lrs plog.LogRecordSlice, content []byte, owned,
 	truncated bool, rtTime int64, stream, path string, now time.Time,
 ) {
+	p.Owned = owned
 	// The attributes added below, so that the parser sizes them all at once.
 	p.Reserve = 1
 	if stream != "" {

@@ -33,7 +33,8 @@ func validUTF8(v pcommon.Value) bool {
 // FuzzParse: any input gives a record or Empty, never a panic, and never a
 // string that is not valid UTF-8 (which would fail an export downstream). A
 // Parser in use gives the same record as a fresh one, and a record does not
-// change when the input and the Parser are reused.
+// change when the input and the Parser are reused; an owned line gives the
+// same record as one that is copied.
 func FuzzParse(f *testing.F) {
 	for _, l := range []string{lineNewFrontend, lineNewWorker, lineMid, lineSpanClosed, linePython, lineError, lineOld, lineANSI,
 		"", " ", `{"a":"\ud800"}`, "{\"a\":\"\xff\"}", `{"a":[[[[]]]]}`, `{"time":"2026-07-30T20:04:11.482913+02:00"}`} {
@@ -44,6 +45,7 @@ func FuzzParse(f *testing.F) {
 		checkParse(t, line, true)
 		checkOwnsItsValues(t, line, false)
 		checkOwnsItsValues(t, line, true)
+		checkOwnedSameRecord(t, line)
 	})
 }
 

@@ -28,6 +28,9 @@ type decoder struct {
 	// discard is set when values are read only to be skipped: strings are
 	// not kept.
 	discard bool
+	// owned is set when nothing writes b's bytes again (Parser.Owned): a
+	// long value read straight from b may then be kept as a view of it.
+	owned bool
 
 	// State of record(), for a line cut short: the attribute whose value is
 	// being read, whether the body is being read or was read, and how many
@@ -83,15 +86,20 @@ func (d *decoder) intern(key []byte) string {
 	return s
 }
 
-// keep returns s as a string that owns its bytes. A short value is copied
-// into the arena and handed out as a view of it, so the values of several
-// lines share one allocation; a long one gets its own.
+// keep returns s as a string whose bytes are never written again. A short
+// value is copied into the arena and handed out as a view of it, so the
+// values of several lines share one allocation. A long one is a view of the
+// line when the line is owned and the value is at least half of it (so a
+// kept value pins at most twice its size), and gets its own copy otherwise.
 func (d *decoder) keep(s []byte) string {
 	n := len(s)
 	switch {
 	case n == 0 || d.discard:
 		return ""
 	case n > maxArenaValue:
+		if d.owned && 2*n >= len(d.b) && within(s, d.b) {
+			return unsafe.String(unsafe.SliceData(s), n)
+		}
 		return string(s)
 	case cap(d.arena)-len(d.arena) < n:
 		d.arena = make([]byte, 0, arenaChunk)
@@ -99,6 +107,17 @@ func (d *decoder) keep(s []byte) string {
 	start := len(d.arena)
 	d.arena = append(d.arena, s...)
 	return unsafe.String(&d.arena[start], n)
+}
+
+// within reports whether part lies in whole's memory: a string read from
+// the line does, an unescaped one (in the scratch buffer) does not.
+func within(part, whole []byte) bool {
+	if len(part) == 0 || len(whole) == 0 {
+		return false
+	}
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(part)))
+	w := uintptr(unsafe.Pointer(unsafe.SliceData(whole)))
+	return p >= w && p+uintptr(len(part)) <= w+uintptr(len(whole))
 }
 
 func (d *decoder) peek() byte {

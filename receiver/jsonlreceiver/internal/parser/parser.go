@@ -49,6 +49,10 @@ type Parser struct {
 	// parsing it; room is kept for them, so that a record's attributes are
 	// allocated once.
 	Reserve int
+	// Owned tells Parse that nothing writes the line's bytes again once it
+	// is handed over (a buffer made for this line alone, not one that is
+	// reused): long values are then kept as views of it rather than copied.
+	Owned bool
 
 	scratch []byte
 	keys    map[string]string
@@ -94,15 +98,17 @@ func (p *Parser) parse(line []byte, lr plog.LogRecord, cut bool) Result {
 		return Empty
 	}
 	var res Result
+	owned := p.Owned
 	if !utf8.Valid(line) {
-		line = bytes.ToValidUTF8(line, []byte("\uFFFD"))
+		// A new buffer, written only here.
+		line, owned = bytes.ToValidUTF8(line, []byte("\uFFFD")), true
 		res |= Repaired
 	}
 	if first := firstNonSpace(line); first < len(line) && line[first] == '{' {
 		if p.keys == nil {
 			p.keys = make(map[string]string, 64)
 		}
-		d := decoder{b: line, i: first, scratch: p.scratch[:0], keys: p.keys, recent: &p.recent, arena: p.arena, reserve: p.Reserve}
+		d := decoder{b: line, i: first, scratch: p.scratch[:0], keys: p.keys, recent: &p.recent, arena: p.arena, reserve: p.Reserve, owned: owned}
 		ok := d.record(lr)
 		p.scratch, p.arena = d.scratch, d.arena
 		if ok {
@@ -120,7 +126,7 @@ func (p *Parser) parse(line []byte, lr plog.LogRecord, cut bool) Result {
 		}
 		resetRecord(lr)
 	}
-	if parseText(line, lr, p.Reserve) {
+	if parseText(line, lr, p.Reserve, owned) {
 		return res | NonJSON
 	}
 	// Only escape sequences and blanks: nothing to keep.

@@ -2,6 +2,7 @@ package parser // import "github.com/otelcol-dynamo/otelcol-dynamo/receiver/json
 
 import (
 	"bytes"
+	"unsafe"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -12,14 +13,22 @@ import (
 // cut, a leading timestamp and level (in either order) set the record's time
 // and severity, and AttrText marks the record (with room for reserve more
 // attributes). It returns false when nothing but escape sequences and
-// whitespace remains.
-func parseText(line []byte, lr plog.LogRecord, reserve int) bool {
+// whitespace remains. When the line is owned (Parser.Owned) a long body is a
+// view of it, not a copy.
+func parseText(line []byte, lr plog.LogRecord, reserve int, owned bool) bool {
 	text := StripANSI(line)
 	text = bytes.TrimRight(text, "\r\n")
 	if isBlank(text) {
 		return false
 	}
-	body := string(text)
+	var body string
+	if owned && len(text) > maxArenaValue {
+		// StripANSI returns line itself or a buffer of its own: either way
+		// bytes nothing writes again.
+		body = unsafe.String(unsafe.SliceData(text), len(text))
+	} else {
+		body = string(text)
+	}
 	lr.Body().SetStr(body)
 	lr.Attributes().EnsureCapacity(1 + reserve)
 	lr.Attributes().PutBool(AttrText, true)

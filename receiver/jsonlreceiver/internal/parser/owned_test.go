@@ -1,0 +1,132 @@
+package parser
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"unsafe"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/plog"
+)
+
+// inLine reports whether s's bytes lie in line's memory.
+func inLine(s string, line []byte) bool {
+	return len(s) > 0 && within(unsafe.Slice(unsafe.StringData(s), len(s)), line)
+}
+
+func parseOwned(t *testing.T, p *Parser, line []byte) plog.LogRecord {
+	t.Helper()
+	p.Owned = true
+	lr := plog.NewLogRecord()
+	p.Parse(line, lr)
+	return lr
+}
+
+func TestOwnedLineLongValuesAreViews(t *testing.T) {
+	long := strings.Repeat("generated token text ", 40) // 840 bytes
+	detail := strings.Repeat("d", 600)
+	line := []byte(`{"level":"INFO","message":"` + long + `","detail":"` + detail + `","short":"s"}`)
+	var p Parser
+	lr := parseOwned(t, &p, line)
+	assert.Equal(t, long, lr.Body().Str())
+	assert.True(t, inLine(lr.Body().Str(), line), "a long message of an owned line is not copied")
+	// A long value under half of the line is copied, so that a value kept
+	// alone never pins more than twice its size.
+	assert.False(t, inLine(attr(t, lr, "detail").Str(), line))
+	assert.Equal(t, detail, attr(t, lr, "detail").Str())
+	assert.False(t, inLine(attr(t, lr, "short").Str(), line), "short values go to the arena")
+
+	// The same line not owned: nothing is a view of it.
+	p.Owned = false
+	lr = plog.NewLogRecord()
+	p.Parse(line, lr)
+	assert.Equal(t, long, lr.Body().Str())
+	assert.False(t, inLine(lr.Body().Str(), line))
+}
+
+func TestOwnedLineMostlyOneValue(t *testing.T) {
+	long := strings.Repeat("y", 3000)
+	line := []byte(`{"message":"m","detail":"` + long + `"}`)
+	var p Parser
+	lr := parseOwned(t, &p, line)
+	assert.True(t, inLine(attr(t, lr, "detail").Str(), line))
+	assert.Equal(t, long, attr(t, lr, "detail").Str())
+}
+
+func TestOwnedLineEscapedValueIsCopied(t *testing.T) {
+	// An escaped value is unescaped into the Parser's scratch buffer, which
+	// the next line reuses: it must be copied out of it.
+	long := strings.Repeat(`a\"b`, 300)
+	line := []byte(`{"message":"` + long + `"}`)
+	var p Parser
+	lr := parseOwned(t, &p, line)
+	want := strings.Repeat(`a"b`, 300)
+	require.Equal(t, want, lr.Body().Str())
+	assert.False(t, inLine(lr.Body().Str(), line))
+	parseOwned(t, &p, []byte(`{"message":"`+strings.Repeat(`z\"z`, 300)+`"}`))
+	assert.Equal(t, want, lr.Body().Str(), "the record changed when the Parser read the next line")
+}
+
+func TestOwnedTextLine(t *testing.T) {
+	text := "INFO " + strings.Repeat("engine output ", 60)
+	line := []byte(text + "\r")
+	var p Parser
+	lr := parseOwned(t, &p, line)
+	assert.Equal(t, text, lr.Body().Str())
+	assert.True(t, inLine(lr.Body().Str(), line))
+	assert.Equal(t, "INFO", lr.SeverityText())
+}
+
+func TestRepairedLineIsOwnedByItsRecord(t *testing.T) {
+	// A line with invalid UTF-8 is repaired into a buffer of its own, which
+	// its record may keep even when the line itself is not owned.
+	long := strings.Repeat("w", 1000)
+	line := []byte("{\"message\":\"caf\xe9 " + long + "\"}")
+	var p Parser
+	lr := plog.NewLogRecord()
+	assert.Equal(t, Repaired, p.Parse(line, lr))
+	assert.Equal(t, "caf\uFFFD "+long, lr.Body().Str())
+	assert.False(t, inLine(lr.Body().Str(), line))
+	for i := range line {
+		line[i] = 'x'
+	}
+	assert.Equal(t, "caf\uFFFD "+long, lr.Body().Str())
+}
+
+func TestOwnedRecordsEqualCopiedOnes(t *testing.T) {
+	for _, line := range []string{lineNewFrontend, lineError, linePython, lineANSI,
+		`{"message":"` + strings.Repeat("long ", 400) + `","k":"v","n":1}`,
+		`{"k":"` + strings.Repeat("é", 600) + `"}`,
+		`{"a":["` + strings.Repeat("q", 900) + `",{"b":"` + strings.Repeat("r", 900) + `"}]}`,
+		strings.Repeat("plain text ", 100),
+	} {
+		checkOwnedSameRecord(t, []byte(line))
+	}
+}
+
+// checkOwnedSameRecord parses an owned copy of line with a Parser in use and
+// checks that the record equals the one a fresh Parser makes from a line it
+// does not own, and that it stays so while the Parser reads other lines.
+func checkOwnedSameRecord(t testing.TB, line []byte) {
+	t.Helper()
+	var fresh, warm Parser
+	for _, l := range []string{lineNewFrontend, `{"k":"esc\"aped\n"}`} {
+		warm.Parse([]byte(l), plog.NewLogRecord())
+	}
+	want := plog.NewLogRecord()
+	fresh.Parse(bytes.Clone(line), want)
+	warm.Owned = true
+	got := plog.NewLogRecord()
+	warm.Parse(bytes.Clone(line), got)
+	if a, b := recordJSON(t, got), recordJSON(t, want); a != b {
+		t.Fatalf("an owned line gives another record than a copied one for %q:\n%s\n%s", line, a, b)
+	}
+	for _, l := range []string{lineError, `{"k":"` + strings.Repeat(`\u00e9`, 300) + `"}`, strings.Repeat("t", 2000)} {
+		warm.Parse([]byte(l), plog.NewLogRecord())
+	}
+	if a, b := recordJSON(t, got), recordJSON(t, want); a != b {
+		t.Fatalf("the record of owned %q changed when the Parser was reused:\n%s\n%s", line, a, b)
+	}
+}
