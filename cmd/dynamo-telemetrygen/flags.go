@@ -70,6 +70,7 @@ Flags:
 	fs.Float64Var(&c.Generator.SystemShare, "system-share", 0, "share of requests to system endpoints (/health, /live, /metrics, /v1/models), 0..1")
 	fs.Float64Var(&c.Generator.FailureShare, "failure-share", 0, "share of inference requests that fail, 0..1")
 	fs.Float64Var(&c.Generator.AliasShare, "alias-share", 0, "share of inference requests whose root span spells x_request_id as x-request-id or http.request.header.x-request-id, 0..1")
+	fs.Float64Var(&c.Generator.UnsampledShare, "unsampled-share", 0, "share of requests whose trace is not sampled (as OTEL_TRACES_SAMPLE_RATIO below 1): no spans exported, log records with the sampled flag clear, 0..1")
 	fs.IntVar(&c.Generator.LogsPerRequest, "logs", 0, "OTLP log records per request (only the new version exports OTLP logs)")
 	fs.BoolVar(&c.Generator.SpanEvents, "span-events", false, "add the JSONL span-event lines (SPAN_CREATED/SPAN_FIRST_ENTRY, SPAN_CLOSED)")
 	fs.StringVar(&c.JSONL.Dir, "jsonl-dir", "", "write each service's JSONL lines to <dir>/<service>.log")
@@ -108,7 +109,7 @@ Flags:
 		return nil, fmt.Errorf("--jsonl-format: %w", err)
 	}
 	for name, v := range map[string]float64{
-		"system-share": c.Generator.SystemShare, "failure-share": c.Generator.FailureShare, "alias-share": c.Generator.AliasShare,
+		"system-share": c.Generator.SystemShare, "failure-share": c.Generator.FailureShare, "alias-share": c.Generator.AliasShare, "unsampled-share": c.Generator.UnsampledShare,
 	} {
 		if v < 0 || v > 1 {
 			return nil, fmt.Errorf("--%s must be between 0 and 1", name)

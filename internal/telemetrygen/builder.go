@@ -293,12 +293,20 @@ func (b *builder) spanFields(s *Span) []KV {
 		fields = append(fields, KV{"parent_id", s.ParentID.String()})
 	}
 	if b.r.Version == VersionNew {
-		fields = append(fields, KV{"trace_flags", "01"})
+		fields = append(fields, KV{"trace_flags", b.r.traceFlags()})
 		if s.Kind == ptrace.SpanKindServer {
 			fields = append(fields, KV{"otel.kind", "server"})
 		}
 	}
 	return fields
+}
+
+// traceFlags is the trace_flags field of r's JSONL lines (new version).
+func (r *Request) traceFlags() string {
+	if r.Unsampled {
+		return "00"
+	}
+	return "01"
 }
 
 func (b *builder) line(s *Span, t time.Time, level, file string, lineNo int, target, msg string, fields []KV) {
@@ -333,7 +341,7 @@ func (b *builder) jsonl() {
 	rootCtx = append(rootCtx,
 		KV{"span_id", root.SpanID.String()}, KV{"span_name", root.Name}, KV{"trace_id", r.TraceID.String()})
 	if r.Version == VersionNew {
-		rootCtx = append(rootCtx, KV{"trace_flags", "01"})
+		rootCtx = append(rootCtx, KV{"trace_flags", r.traceFlags()})
 	}
 	received := append([]KV{{"endpoint", "chat_completions"}, {"model", b.g.opts.Model}, {"request_type", "stream"}}, rootCtx...)
 	b.line(root, r.Start.Add(15*time.Microsecond), "INFO", metricsFile, 1042, metricsTarget, "request received", received)

@@ -54,6 +54,9 @@ type RequestRecord struct {
 	JSONLLines     int            `json:"jsonl_lines"`
 	// Unsent marks a request whose OTLP export failed for good.
 	Unsent bool `json:"unsent,omitempty"`
+	// Unsampled marks a request whose trace was not sampled: Spans is 0,
+	// none was exported.
+	Unsampled bool `json:"unsampled,omitempty"`
 }
 
 // Totals sums a Manifest's requests (unsent ones excluded from the OTLP
@@ -63,9 +66,11 @@ type Totals struct {
 	SystemRequests int `json:"system_requests"`
 	FailedRequests int `json:"failed_requests"`
 	UnsentRequests int `json:"unsent_requests"`
-	Spans          int `json:"spans"`
-	OTLPLogs       int `json:"otlp_logs"`
-	JSONLLines     int `json:"jsonl_lines"`
+	// UnsampledRequests are requests whose trace was not sampled.
+	UnsampledRequests int `json:"unsampled_requests,omitempty"`
+	Spans             int `json:"spans"`
+	OTLPLogs          int `json:"otlp_logs"`
+	JSONLLines        int `json:"jsonl_lines"`
 	// JSONLNoiseLines are lines written next to the requests' JSONL that
 	// belong to no request (Config.NoiseEvery); not in JSONLLines.
 	JSONLNoiseLines     int              `json:"jsonl_noise_lines"`
@@ -111,6 +116,11 @@ func recordOf(r *Request) RequestRecord {
 	if r.XRequestIDKey != XRequestIDKey {
 		rec.XRequestIDKey = r.XRequestIDKey
 	}
+	if r.Unsampled {
+		// No span of it is exported.
+		rec.Unsampled, rec.Spans = true, 0
+		return rec
+	}
 	for i := range r.Spans {
 		rec.SpansByService[r.Spans[i].Service]++
 		rec.SpansByName[r.Spans[i].Name]++
@@ -126,6 +136,9 @@ func (t *Totals) add(rec RequestRecord, r *Request) {
 	}
 	if rec.Failed {
 		t.FailedRequests++
+	}
+	if rec.Unsampled {
+		t.UnsampledRequests++
 	}
 	t.RequestsByVersion[rec.Version]++
 	if rec.Topology != "" {

@@ -84,7 +84,12 @@ type Request struct {
 	Topology        Topology
 	System          bool
 	Failed          bool
-	Start           time.Time
+	// Unsampled marks a request whose trace the SDKs did not sample
+	// (Options.UnsampledShare): its spans are not exported, its log records
+	// and the new version's JSONL lines carry the trace with the sampled
+	// flag clear.
+	Unsampled bool
+	Start     time.Time
 	// Spans holds every span; the frontend's root http-request span is last,
 	// as it closes (and is exported) after all others.
 	Spans []Span
@@ -126,6 +131,11 @@ type Options struct {
 	// AliasKeys) instead of x_request_id, as other instrumentation of the
 	// HTTP layer writes it.
 	AliasShare float64
+	// UnsampledShare is the share of requests whose trace is not sampled, as
+	// with OTEL_TRACES_SAMPLE_RATIO below 1: their spans are not exported,
+	// their OTLP log records are exported with the sampled flag clear, and
+	// the new version's JSONL lines write trace_flags "00".
+	UnsampledShare float64
 	// JSONLZone, when set, writes JSONL times in this zone with their offset
 	// (DYN_LOG_USE_LOCAL_TZ) instead of UTC with a Z.
 	JSONLZone *time.Location
@@ -190,6 +200,10 @@ func (g *Generator) Next(start time.Time) *Request {
 		Version:  g.opts.Versions[g.rnd.IntN(len(g.opts.Versions))],
 		Topology: g.opts.Topologies[g.rnd.IntN(len(g.opts.Topologies))],
 		Start:    start.UTC(),
+	}
+	if g.opts.UnsampledShare > 0 {
+		// Drawn only when asked for, so that other runs keep their requests.
+		r.Unsampled = g.rnd.Float64() < g.opts.UnsampledShare
 	}
 	if g.rnd.Float64() < g.opts.SystemShare {
 		g.system(r)

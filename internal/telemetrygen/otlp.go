@@ -48,6 +48,10 @@ func NewTracesBuilder() *TracesBuilder {
 
 // Add appends the selected spans of r and returns how many it added.
 func (b *TracesBuilder) Add(r *Request, set SpanSet) int {
+	if r.Unsampled {
+		// The SDK exports nothing of a trace it did not sample.
+		return 0
+	}
 	n := 0
 	last := len(r.Spans) - 1
 	for i := range r.Spans {
@@ -130,7 +134,7 @@ func (b *LogsBuilder) Add(r *Request) int {
 		lr.Body().SetStr(l.Message)
 		lr.SetTraceID(r.TraceID)
 		lr.SetSpanID(l.SpanID)
-		lr.SetFlags(plog.DefaultLogRecordFlags.WithIsSampled(true))
+		lr.SetFlags(plog.DefaultLogRecordFlags.WithIsSampled(!r.Unsampled))
 		putAttrs(lr.Attributes(), l.Attrs)
 	}
 	b.records += len(r.Logs)

@@ -341,7 +341,10 @@ func (rn *runner) sendPending(ctx context.Context, all bool) error {
 		for _, r := range pb.reqs {
 			tb.Add(r, RootSpans)
 		}
-		err := rn.send(ctx, func(ctx context.Context) error { return rn.sender.SendTraces(ctx, tb.Traces()) })
+		var err error
+		if tb.Len() > 0 {
+			err = rn.send(ctx, func(ctx context.Context) error { return rn.sender.SendTraces(ctx, tb.Traces()) })
+		}
 		rn.record(pb.reqs, err != nil)
 	}
 	return nil

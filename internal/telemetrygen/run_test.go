@@ -435,3 +435,79 @@ func TestRunAtRateSendsWholeBatches(t *testing.T) {
 	assert.LessOrEqual(t, small, 2, "exports of fewer than 20 requests")
 	assert.Equal(t, m.Totals.Spans, collect(s).spans)
 }
+
+// Requests whose trace is not sampled send no span, and log records and the
+// new version's JSONL lines with the sampled flag clear; the manifest says
+// which they are and counts no span for them.
+func TestRunUnsampledRequests(t *testing.T) {
+	s := consumerSender{traces: new(consumertest.TracesSink), logs: new(consumertest.LogsSink)}
+	dir := t.TempDir()
+	m, err := Run(context.Background(), Config{
+		Generator: Options{Seed: 21, Versions: []Version{VersionNew}, LogsPerRequest: 2, UnsampledShare: 0.5},
+		Sender:    s, Requests: 60,
+		JSONL: JSONLWriterOptions{Dir: dir},
+	})
+	require.NoError(t, err)
+	unsampled := map[string]bool{}
+	for _, rec := range m.Requests {
+		if rec.Unsampled {
+			unsampled[rec.TraceID] = true
+			assert.Zero(t, rec.Spans)
+		} else {
+			assert.Positive(t, rec.Spans)
+		}
+	}
+	assert.Equal(t, len(unsampled), m.Totals.UnsampledRequests)
+	require.Greater(t, len(unsampled), 10)
+	require.Less(t, len(unsampled), 50)
+	assert.Equal(t, m.Totals.Spans, s.traces.SpanCount())
+	for _, td := range s.traces.AllTraces() {
+		for i := 0; i < td.ResourceSpans().Len(); i++ {
+			for j := 0; j < td.ResourceSpans().At(i).ScopeSpans().Len(); j++ {
+				spans := td.ResourceSpans().At(i).ScopeSpans().At(j).Spans()
+				for k := 0; k < spans.Len(); k++ {
+					assert.False(t, unsampled[spans.At(k).TraceID().String()], "a span of a trace that is not sampled was sent")
+				}
+			}
+		}
+	}
+	flags := map[bool]int{}
+	for _, ld := range s.logs.AllLogs() {
+		for i := 0; i < ld.ResourceLogs().Len(); i++ {
+			for j := 0; j < ld.ResourceLogs().At(i).ScopeLogs().Len(); j++ {
+				recs := ld.ResourceLogs().At(i).ScopeLogs().At(j).LogRecords()
+				for k := 0; k < recs.Len(); k++ {
+					lr := recs.At(k)
+					assert.Equal(t, !unsampled[lr.TraceID().String()], lr.Flags().IsSampled())
+					flags[lr.Flags().IsSampled()]++
+				}
+			}
+		}
+	}
+	assert.Positive(t, flags[false])
+	assert.Positive(t, flags[true])
+	assert.Equal(t, m.Totals.OTLPLogs, flags[false]+flags[true])
+
+	var lines []string
+	for _, f := range m.JSONLFiles {
+		lines = append(lines, readFiles(t, f)...)
+	}
+	assert.Len(t, lines, m.Totals.JSONLLines)
+	lineFlags := map[string]int{}
+	for _, l := range lines {
+		var obj map[string]any
+		require.NoError(t, json.Unmarshal([]byte(l), &obj), l)
+		tid, ok := obj["trace_id"].(string)
+		if !ok {
+			continue
+		}
+		want := "01"
+		if unsampled[tid] {
+			want = "00"
+		}
+		assert.Equal(t, want, obj["trace_flags"], "trace %s", tid)
+		lineFlags[want]++
+	}
+	assert.Positive(t, lineFlags["00"])
+	assert.Positive(t, lineFlags["01"])
+}

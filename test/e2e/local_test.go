@@ -24,8 +24,9 @@ type localOutput struct {
 	spans, logs   map[string]int
 	missingXSpans map[string][]string // trace → spans without the request's x_request_id
 	missingXLogs  map[string][]string
-	xByTrace      map[string]string // trace → x_request_id seen on its items
-	noTrace       int               // log records without a trace id
+	xByTrace      map[string]string   // trace → x_request_id seen on its items
+	otherX        map[string][]string // trace → other x_request_ids seen on its items
+	noTrace       int                 // log records without a trace id
 	totalSpans    int
 	totalLogs     int
 }
@@ -34,7 +35,15 @@ func readLocalOutput(dir string) (*localOutput, error) {
 	out := &localOutput{
 		spans: map[string]int{}, logs: map[string]int{},
 		missingXSpans: map[string][]string{}, missingXLogs: map[string][]string{},
-		xByTrace: map[string]string{},
+		xByTrace: map[string]string{}, otherX: map[string][]string{},
+	}
+	seen := func(tid, x string) {
+		switch first := out.xByTrace[tid]; {
+		case first == "":
+			out.xByTrace[tid] = x
+		case first != x:
+			out.otherX[tid] = append(out.otherX[tid], x)
+		}
 	}
 	err := eachLine(filepath.Join(dir, "traces.jsonl"), func(line []byte) error {
 		td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(line)
@@ -51,7 +60,7 @@ func readLocalOutput(dir string) (*localOutput, error) {
 					out.spans[tid]++
 					out.totalSpans++
 					if x, ok := s.Attributes().Get("x_request_id"); ok {
-						out.xByTrace[tid] = x.Str()
+						seen(tid, x.Str())
 					} else {
 						out.missingXSpans[tid] = append(out.missingXSpans[tid], s.Name())
 					}
@@ -82,9 +91,7 @@ func readLocalOutput(dir string) (*localOutput, error) {
 					tid := r.TraceID().String()
 					out.logs[tid]++
 					if x, ok := r.Attributes().Get("x_request_id"); ok {
-						if out.xByTrace[tid] == "" {
-							out.xByTrace[tid] = x.Str()
-						}
+						seen(tid, x.Str())
 					} else {
 						out.missingXLogs[tid] = append(out.missingXLogs[tid], r.Body().AsString())
 					}
@@ -119,11 +126,16 @@ func eachLine(path string, f func([]byte) error) error {
 // TestLocal runs what `make run` runs, configs/local.yaml, with no store at
 // all: the generator's OTLP traffic and JSONL files go in, and the OTLP JSON
 // files in local-data/out must hold every span and log record once, each
-// with its request's x_request_id.
+// with its request's x_request_id. A fifth of the requests are not sampled
+// (no spans, log records with the sampled flag clear): their records must
+// all arrive too, never with another request's id, and are counted as
+// passed on without waiting; they must not keep the sampled requests' items
+// from their ids.
 func TestLocal(t *testing.T) {
 	missing := processorMissing(t, "local.yaml")
 	dataDir := t.TempDir()
 	grpc := testutil.FreeAddr(t)
+	metricsPort := testutil.FreePort(t)
 	done := phase(t, "start collector on configs/local.yaml")
 	proc := testutil.StartProcess(t, "local", testutil.CollectorBinary(t),
 		[]string{"--config", configPath(t, "local.yaml")},
@@ -131,7 +143,7 @@ func TestLocal(t *testing.T) {
 			"LOCAL_DATA_DIR=" + dataDir,
 			"OTLP_GRPC_ENDPOINT=" + grpc,
 			"OTLP_HTTP_ENDPOINT=" + testutil.FreeAddr(t),
-			"METRICS_PORT=" + strconv.Itoa(testutil.FreePort(t)),
+			"METRICS_PORT=" + strconv.Itoa(metricsPort),
 		})
 	testutil.Eventually(t, 60*time.Second, 50*time.Millisecond, func() error {
 		if proc.Exited() {
@@ -144,7 +156,7 @@ func TestLocal(t *testing.T) {
 
 	m := generate(t, telemetrygen.Config{
 		Generator: telemetrygen.Options{
-			SystemShare: 0.1, FailureShare: 0.1, AliasShare: 0.1, LogsPerRequest: 2,
+			SystemShare: 0.1, FailureShare: 0.1, AliasShare: 0.1, LogsPerRequest: 2, UnsampledShare: 0.2,
 		},
 		OTLP:       telemetrygen.SenderOptions{Endpoint: grpc, Insecure: true},
 		JSONL:      telemetrygen.JSONLWriterOptions{Dir: filepath.Join(dataDir, "logs")},
@@ -176,7 +188,11 @@ func TestLocal(t *testing.T) {
 	if out.noTrace != m.Totals.JSONLNoiseLines {
 		p.add("%d log records without a trace id, sent %d lines without trace context", out.noTrace, m.Totals.JSONLNoiseLines)
 	}
+	unsampledItems := 0
 	for _, rec := range sent(m) {
+		if x := out.otherX[rec.TraceID]; len(x) > 0 {
+			p.add("%s: items with x_request_id %q besides %q", describe(rec), x, out.xByTrace[rec.TraceID])
+		}
 		if out.spans[rec.TraceID] != rec.Spans {
 			p.add("%s: %d spans written, sent %d", describe(rec), out.spans[rec.TraceID], rec.Spans)
 		}
@@ -184,6 +200,16 @@ func TestLocal(t *testing.T) {
 			p.add("%s: %d log records written, sent %d", describe(rec), out.logs[rec.TraceID], w)
 		}
 		if rec.System || missing != "" {
+			continue
+		}
+		if rec.Unsampled {
+			// Only what the collector learnt from the request's own JSONL
+			// lines can be added: some records may go without an id, none
+			// with a wrong one.
+			if x := out.xByTrace[rec.TraceID]; x != "" && x != rec.XRequestID {
+				p.add("%s (not sampled): x_request_id %q written", describe(rec), x)
+			}
+			unsampledItems += rec.OTLPLogs + rec.JSONLLines
 			continue
 		}
 		if x := out.xByTrace[rec.TraceID]; x != rec.XRequestID {
@@ -196,10 +222,21 @@ func TestLocal(t *testing.T) {
 			p.add("%s: log records without x_request_id: %q", describe(rec), miss)
 		}
 	}
+	if missing == "" {
+		// The processor passes on the records of traces that are not
+		// sampled, those without an id of their own, rather than holding them
+		// for a root that never comes.
+		c := &collector{metrics: "localhost:" + strconv.Itoa(metricsPort)}
+		n := c.metric(t, "otelcol_processor_dynamo_unsampled_items")
+		if n == 0 || n > float64(unsampledItems) {
+			p.add("otelcol_processor_dynamo_unsampled_items is %v; the requests that were not sampled sent %d log records", n, unsampledItems)
+		}
+		t.Logf("%v of the %d log records of requests that were not sampled passed on without waiting (the others carried their own x_request_id, or came before their source was known to set the sampled flag)", n, unsampledItems)
+	}
 	p.report(t, "local-data/out")
 	require.Empty(t, p.lines)
-	t.Logf("checked local-data/out against the manifest: %d spans and %d log records (%d OTLP, %d JSONL, %d without trace context), each once; x_request_id checked on all items of the %d inference requests",
-		out.totalSpans, out.totalLogs, m.Totals.OTLPLogs, m.Totals.JSONLLines, out.noTrace, len(sent(m))-m.Totals.SystemRequests)
+	t.Logf("checked local-data/out against the manifest: %d spans and %d log records (%d OTLP, %d JSONL, %d without trace context), each once; x_request_id checked on all items of the %d inference requests (%d not sampled)",
+		out.totalSpans, out.totalLogs, m.Totals.OTLPLogs, m.Totals.JSONLLines, out.noTrace, len(sent(m))-m.Totals.SystemRequests, m.Totals.UnsampledRequests)
 	if missing != "" {
 		t.Skip(missing + " (counts above were checked)")
 	}
