@@ -10,13 +10,13 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// longLine is line n of TestRetainedRecordsKeepTheirLines: a long message and
-// a long attribute, both different on every line, as JSON and as the message
-// text alone.
+// longLine is line n of TestRetainedRecordsKeepTheirLines: a long message, a
+// long attribute and a short one, all different on every line, as JSON, and
+// the message and the long attribute alone.
 func longLine(n int) (line, message, detail string) {
 	message = strings.Repeat(fmt.Sprintf("message of line %05d; ", n), 60)
 	detail = strings.Repeat(fmt.Sprintf("d%05d", n), 300)
-	return fmt.Sprintf(`{"level":"INFO","message":%q,"seq":%d,"detail":%q}`, message, n, detail), message, detail
+	return fmt.Sprintf(`{"level":"INFO","message":%q,"seq":%d,"detail":%q,"tag":"t%05d"}`, message, n, detail, n), message, detail
 }
 
 // TestRetainedRecordsKeepTheirLines reads files of long lines, raw and
@@ -63,6 +63,9 @@ func TestRetainedRecordsKeepTheirLines(t *testing.T) {
 				got, ok := lr.Attributes().Get("detail")
 				require.True(t, ok)
 				require.Equal(t, detail, got.Str(), "record %d, line %d", i, seq.Int())
+				got, ok = lr.Attributes().Get("tag")
+				require.True(t, ok)
+				require.Equal(t, fmt.Sprintf("t%05d", seq.Int()), got.Str(), "record %d", i)
 			}
 		})
 	}

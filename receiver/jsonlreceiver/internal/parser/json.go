@@ -29,7 +29,7 @@ type decoder struct {
 	// not kept.
 	discard bool
 	// owned is set when nothing writes b's bytes again (Parser.Owned): a
-	// long value read straight from b may then be kept as a view of it.
+	// value read straight from b may then be kept as a view of it.
 	owned bool
 
 	// State of record(), for a line cut short: the attribute whose value is
@@ -86,20 +86,20 @@ func (d *decoder) intern(key []byte) string {
 	return s
 }
 
-// keep returns s as a string whose bytes are never written again. A short
-// value is copied into the arena and handed out as a view of it, so the
-// values of several lines share one allocation. A long one is a view of the
-// line when the line is owned and the value is at least half of it (so a
-// kept value pins at most twice its size), and gets its own copy otherwise.
+// keep returns s as a string whose bytes are never written again. A value
+// read straight from an owned line is a view of it: no copy, and a record
+// keeps alive its own line and nothing else. Otherwise (a line that is not
+// owned, an unescaped value in the scratch buffer) a short value is copied
+// into the arena and handed out as a view of it, so the values of several
+// lines share one allocation, and a long one gets its own copy.
 func (d *decoder) keep(s []byte) string {
 	n := len(s)
 	switch {
 	case n == 0 || d.discard:
 		return ""
+	case d.owned && within(s, d.b):
+		return unsafe.String(unsafe.SliceData(s), n)
 	case n > maxArenaValue:
-		if d.owned && 2*n >= len(d.b) && within(s, d.b) {
-			return unsafe.String(unsafe.SliceData(s), n)
-		}
 		return string(s)
 	case cap(d.arena)-len(d.arena) < n:
 		d.arena = make([]byte, 0, arenaChunk)

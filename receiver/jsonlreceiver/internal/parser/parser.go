@@ -51,7 +51,8 @@ type Parser struct {
 	Reserve int
 	// Owned tells Parse that nothing writes the line's bytes again once it
 	// is handed over (a buffer made for this line alone, not one that is
-	// reused): long values are then kept as views of it rather than copied.
+	// reused): string values are then kept as views of it rather than
+	// copied.
 	Owned bool
 
 	scratch []byte

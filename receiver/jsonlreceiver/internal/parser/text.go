@@ -13,7 +13,7 @@ import (
 // cut, a leading timestamp and level (in either order) set the record's time
 // and severity, and AttrText marks the record (with room for reserve more
 // attributes). It returns false when nothing but escape sequences and
-// whitespace remains. When the line is owned (Parser.Owned) a long body is a
+// whitespace remains. When the line is owned (Parser.Owned) the body is a
 // view of it, not a copy.
 func parseText(line []byte, lr plog.LogRecord, reserve int, owned bool) bool {
 	text := StripANSI(line)
@@ -22,7 +22,7 @@ func parseText(line []byte, lr plog.LogRecord, reserve int, owned bool) bool {
 		return false
 	}
 	var body string
-	if owned && len(text) > maxArenaValue {
+	if owned {
 		// StripANSI returns line itself or a buffer of its own: either way
 		// bytes nothing writes again.
 		body = unsafe.String(unsafe.SliceData(text), len(text))
