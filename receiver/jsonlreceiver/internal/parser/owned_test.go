@@ -124,3 +124,16 @@ func checkOwnedSameRecord(t testing.TB, line []byte) {
 		t.Fatalf("the record of owned %q changed when the Parser was reused:\n%s\n%s", line, a, b)
 	}
 }
+
+func TestOwnedCutLineBodyIsAView(t *testing.T) {
+	// A line cut inside its message: the body is the cut text, a view of an
+	// owned line like any other value of it.
+	line := []byte(`{"level":"INFO","message":"` + strings.Repeat("partial output ", 40))
+	for _, owned := range []bool{true, false} {
+		p := Parser{Owned: owned}
+		lr := plog.NewLogRecord()
+		p.ParseTruncated(line, lr)
+		assert.Equal(t, string(line), lr.Body().Str())
+		assert.Equal(t, owned, inLine(lr.Body().Str(), line), "owned %v", owned)
+	}
+}

@@ -121,7 +121,7 @@ func (p *Parser) parse(line []byte, lr plog.LogRecord, cut bool) Result {
 				lr.Attributes().Remove(d.curAttr)
 			}
 			if d.inBody || !d.haveBody {
-				lr.Body().SetStr(string(bytes.TrimRight(StripANSI(line), "\r\n")))
+				lr.Body().SetStr(keepText(lineText(line), owned))
 			}
 			return res
 		}

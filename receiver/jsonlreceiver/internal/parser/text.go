@@ -16,19 +16,11 @@ import (
 // whitespace remains. When the line is owned (Parser.Owned) the body is a
 // view of it, not a copy.
 func parseText(line []byte, lr plog.LogRecord, reserve int, owned bool) bool {
-	text := StripANSI(line)
-	text = bytes.TrimRight(text, "\r\n")
+	text := lineText(line)
 	if isBlank(text) {
 		return false
 	}
-	var body string
-	if owned {
-		// StripANSI returns line itself or a buffer of its own: either way
-		// bytes nothing writes again.
-		body = unsafe.String(unsafe.SliceData(text), len(text))
-	} else {
-		body = string(text)
-	}
+	body := keepText(text, owned)
 	lr.Body().SetStr(body)
 	lr.Attributes().EnsureCapacity(1 + reserve)
 	lr.Attributes().PutBool(AttrText, true)
@@ -47,6 +39,22 @@ func parseText(line []byte, lr plog.LogRecord, reserve int, owned bool) bool {
 		}
 	}
 	return true
+}
+
+// lineText is line without ANSI escape sequences and trailing line-end
+// characters: what a record keeps of a line as its body.
+func lineText(line []byte) []byte {
+	return bytes.TrimRight(StripANSI(line), "\r\n")
+}
+
+// keepText returns the lineText of a line as a string: a view of it when
+// the line is owned (StripANSI returns the line itself or a buffer of its
+// own, bytes nothing writes again either way), a copy otherwise.
+func keepText(text []byte, owned bool) string {
+	if owned {
+		return unsafe.String(unsafe.SliceData(text), len(text))
+	}
+	return string(text)
 }
 
 // leadingWord returns where the run of ASCII letters at b[i:] starts and
