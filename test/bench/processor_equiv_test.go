@@ -271,17 +271,18 @@ func TestRequestsReleaseHeldRecords(t *testing.T) {
 	tp := newTracesProcessorWith(t, dynamoCandidate, cfg, consumertest.NewNop())
 	ctx := context.Background()
 	xrids := map[string]any{} // trace id → its root's x_request_id
-	for i := range w.Logs {
-		ld := w.CloneLogs(i)
-		require.NoError(t, lp.ConsumeLogs(ctx, ld))
-		require.Zero(t, ld.LogRecordCount(), "batch %d: records passed before their spans", i)
-		td := w.CloneTraces(i)
-		rootXRequestIDs(td, xrids)
-		require.NoError(t, tp.ConsumeTraces(ctx, td))
+	// Two rounds, as the benchmark cycles through the batches: the second
+	// round's records are held like the first's (their traces are new).
+	for i := range 2 * len(w.Logs) {
+		r := requestsOfRound(w, i)
+		require.NoError(t, lp.ConsumeLogs(ctx, r.logs))
+		require.Zero(t, r.logs.LogRecordCount(), "batch %d: records passed before their spans", i)
+		rootXRequestIDs(r.traces, xrids)
+		require.NoError(t, tp.ConsumeTraces(ctx, r.traces))
 	}
 	testutil.Eventually(t, 10*time.Second, 5*time.Millisecond, func() error {
-		if got := sink.LogRecordCount(); got != w.Records {
-			return fmt.Errorf("%d of %d records released", got, w.Records)
+		if got := sink.LogRecordCount(); got != 2*w.Records {
+			return fmt.Errorf("%d of %d records released", got, 2*w.Records)
 		}
 		return nil
 	})
@@ -291,6 +292,38 @@ func TestRequestsReleaseHeldRecords(t *testing.T) {
 	}
 	require.NoError(t, lp.Shutdown(ctx))
 	require.NoError(t, tp.Shutdown(ctx))
+}
+
+// TestLateRootsAreHeldInEveryRound checks the premise of the
+// "traces_roots_late" case of BenchmarkProcessor and of
+// BenchmarkScalingSpansPerTrace: the children whose root comes a batch later
+// are held in every round the benchmark cycles through the batches, not
+// only in the first (the traces of a round are new ones; see
+// RenewTraceIDs), and every span leaves.
+func TestLateRootsAreHeldInEveryRound(t *testing.T) {
+	for name, w := range map[string]*Workload{
+		"requests":  processorWorkload(true),
+		"synthetic": NewSynthWorkload(SynthOptions{Traces: 512, SpansPerTrace: 8, SpansPerBatch: 1024, RootsLate: true}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			sink := new(consumertest.TracesSink)
+			p := newTracesProcessor(t, dynamoCandidate, sink)
+			n := w.TraceBatches()
+			passed := make([]int, 2*n) // spans each batch passed on at once
+			for i := range passed {
+				td := w.TracesOfRound(i)
+				require.NoError(t, p.ConsumeTraces(ctx, td))
+				passed[i] = td.SpanCount()
+			}
+			require.Less(t, passed[0], w.CloneTraces(0).SpanCount(), "the first batch's children wait for their roots")
+			for k := range n {
+				require.Equal(t, passed[k], passed[n+k], "batch %d: spans passed at once in rounds 0 and 1", k)
+			}
+			require.NoError(t, p.Shutdown(ctx))
+			require.Equal(t, 2*w.Spans, sink.SpanCount())
+		})
+	}
 }
 
 // TestSampledRequestsPassUnsampledRecords checks the requests_sampled case:

@@ -112,7 +112,7 @@ func benchTraces(b *testing.B, c candidate, w *Workload) {
 	b.ReportAllocs()
 	ctx := context.Background()
 	in := consumePooled(b, m, poolSize(w.TraceBatches(), w.TraceBatchBytes(0)),
-		func(i int) ptrace.Traces { return w.CloneTraces(i % w.TraceBatches()) },
+		w.TracesOfRound,
 		ptrace.Traces.SpanCount, warmTraces,
 		func(td ptrace.Traces) error { return p.ConsumeTraces(ctx, td) })
 	m.Start()
@@ -207,7 +207,13 @@ func benchLogs(b *testing.B, c candidate, w *Workload, primed bool) {
 	b.ReportAllocs()
 	ctx := context.Background()
 	in := consumePooled(b, m, poolSize(w.LogBatches(), w.LogBatchBytes(0)),
-		func(i int) plog.Logs { return w.CloneLogs(i % w.LogBatches()) },
+		func(i int) plog.Logs {
+			if primed {
+				// The primed traces are those of the workload's own ids.
+				return w.CloneLogs(i % w.LogBatches())
+			}
+			return w.LogsOfRound(i)
+		},
 		plog.Logs.LogRecordCount, warmLogs,
 		func(ld plog.Logs) error { return p.ConsumeLogs(ctx, ld) })
 	m.Start()
@@ -224,6 +230,17 @@ func benchLogs(b *testing.B, c candidate, w *Workload, primed bool) {
 type requestBatch struct {
 	logs   plog.Logs
 	traces ptrace.Traces
+}
+
+// requestsOfRound returns the i-th request batch a benchmark hands over when
+// it cycles through w: batch i % TraceBatches(), its records and spans with
+// the trace ids of round i / TraceBatches() (see RenewTraceIDs).
+func requestsOfRound(w *Workload, i int) requestBatch {
+	k, round := i%w.TraceBatches(), i/w.TraceBatches()
+	r := requestBatch{w.CloneLogs(k), w.CloneTraces(k)}
+	RenewLogTraceIDs(r.logs, round)
+	RenewTraceIDs(r.traces, round)
+	return r
 }
 
 // benchRequests feeds each batch's log records and then its spans to a logs
@@ -247,8 +264,7 @@ func benchRequests(b *testing.B, c candidate, w *Workload, sampleOneIn int) {
 	var records int64
 	in := consumePooled(b, m, poolSize(w.TraceBatches(), w.TraceBatchBytes(0)+w.LogBatchBytes(0)),
 		func(i int) requestBatch {
-			k := i % w.TraceBatches()
-			r := requestBatch{w.CloneLogs(k), w.CloneTraces(k)}
+			r := requestsOfRound(w, i)
 			if sampleOneIn > 1 {
 				sampleTraces(r, sampleOneIn)
 			}

@@ -1,8 +1,10 @@
 package bench
 
 import (
+	"encoding/binary"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
@@ -180,4 +182,79 @@ func (w *Workload) CloneLogs(i int) plog.Logs {
 	ld := plog.NewLogs()
 	w.Logs[i].CopyTo(ld)
 	return ld
+}
+
+// TracesOfRound returns a deep copy of the i-th batch a benchmark hands over
+// when it cycles through the workload: batch i % TraceBatches() of round
+// i / TraceBatches(), its trace ids those of that round (RenewTraceIDs).
+func (w *Workload) TracesOfRound(i int) ptrace.Traces {
+	n := w.TraceBatches()
+	td := w.CloneTraces(i % n)
+	RenewTraceIDs(td, i/n)
+	return td
+}
+
+// LogsOfRound is TracesOfRound for log batches.
+func (w *Workload) LogsOfRound(i int) plog.Logs {
+	n := w.LogBatches()
+	ld := w.CloneLogs(i % n)
+	RenewLogTraceIDs(ld, i/n)
+	return ld
+}
+
+// RenewTraceIDs gives every span of td the trace id its trace has in the
+// given round of a benchmark that cycles through its workload: round 0
+// keeps the workload's ids; every later round has ids of its own (the last
+// eight bytes XORed with a multiple of an odd constant, different for every
+// round), the same for a trace's spans and log records (RenewLogTraceIDs).
+//
+// A processor that remembers traces so meets new traces in every round, as
+// in a collector. Without it, from the second round on every trace was one
+// it had learned a round before: a child whose root comes a batch later
+// found its trace's x_request_id known and was never held, and the
+// benchmarks that say they measure holding measured it in the first round
+// only.
+func RenewTraceIDs(td ptrace.Traces, round int) {
+	if round == 0 {
+		return
+	}
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		sss := rss.At(i).ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			spans := sss.At(j).Spans()
+			for k := 0; k < spans.Len(); k++ {
+				s := spans.At(k)
+				if tid := s.TraceID(); !tid.IsEmpty() {
+					s.SetTraceID(renewTraceID(tid, round))
+				}
+			}
+		}
+	}
+}
+
+// RenewLogTraceIDs is RenewTraceIDs for log records.
+func RenewLogTraceIDs(ld plog.Logs, round int) {
+	if round == 0 {
+		return
+	}
+	rls := ld.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		sls := rls.At(i).ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			lrs := sls.At(j).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				lr := lrs.At(k)
+				if tid := lr.TraceID(); !tid.IsEmpty() {
+					lr.SetTraceID(renewTraceID(tid, round))
+				}
+			}
+		}
+	}
+}
+
+func renewTraceID(tid pcommon.TraceID, round int) pcommon.TraceID {
+	lo := binary.BigEndian.Uint64(tid[8:]) ^ uint64(round)*0x9e3779b97f4a7c15
+	binary.BigEndian.PutUint64(tid[8:], lo)
+	return tid
 }
