@@ -233,14 +233,11 @@ type requestBatch struct {
 }
 
 // requestsOfRound returns the i-th request batch a benchmark hands over when
-// it cycles through w: batch i % TraceBatches(), its records and spans with
-// the trace ids of round i / TraceBatches() (see RenewTraceIDs).
+// it cycles through w (see TracesOfRound): a workload of requests has a log
+// batch for every trace batch, so the records and spans of a request are of
+// the same round and keep their common trace id.
 func requestsOfRound(w *Workload, i int) requestBatch {
-	k, round := i%w.TraceBatches(), i/w.TraceBatches()
-	r := requestBatch{w.CloneLogs(k), w.CloneTraces(k)}
-	RenewLogTraceIDs(r.logs, round)
-	RenewTraceIDs(r.traces, round)
-	return r
+	return requestBatch{w.LogsOfRound(i), w.TracesOfRound(i)}
 }
 
 // benchRequests feeds each batch's log records and then its spans to a logs
