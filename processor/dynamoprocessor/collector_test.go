@@ -204,6 +204,8 @@ func readFile(t *testing.T, path string, logs bool) []item {
 		return nil
 	}
 	require.NoError(t, err)
+	// The exporter may be writing a line: read the complete ones.
+	data = data[:bytes.LastIndexByte(data, '\n')+1]
 	var out []item
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
