@@ -69,13 +69,30 @@ func (n *Normalizer) EndResource(rs *ResourceState, res pcommon.Resource) bool {
 		return false
 	}
 	attrs := res.Attributes()
-	attrs.PutStr(dynamo.ComponentAttribute, id.Component)
+	// The array grows once, by exactly what is added (see httpSemantics).
+	// dynamo.component is absent or not a non-empty string (the resource is
+	// not preset); the role is added only if absent.
+	_, hasComponent := attrs.Get(dynamo.ComponentAttribute)
+	putRole := false
 	if id.Role != "" {
-		if _, ok := attrs.Get(dynamo.RoleAttribute); !ok {
-			attrs.PutStr(dynamo.RoleAttribute, id.Role)
-		}
+		_, has := attrs.Get(dynamo.RoleAttribute)
+		putRole = !has
+	}
+	if n := b2i(!hasComponent) + b2i(putRole); n > 0 {
+		attrs.EnsureCapacity(attrs.Len() + n)
+	}
+	attrs.PutStr(dynamo.ComponentAttribute, id.Component)
+	if putRole {
+		attrs.PutStr(dynamo.RoleAttribute, id.Role)
 	}
 	return true
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // isWorkerSpan reports whether a span's component field describes the
@@ -276,7 +293,12 @@ func (n *Normalizer) httpSemantics(span ptrace.Span, f *found) bool {
 		}
 	}
 	// The scan found none of the three keys, so each Put adds one (they
-	// cannot be added without a search: pcommon.Map has no append).
+	// cannot be added without a search: pcommon.Map has no append). The
+	// array grows once, by exactly what is added: appending to a full one
+	// would double it, and the spare half would live as long as the span.
+	if n := b2i(putMethod) + b2i(putPath) + b2i(putVersion); n > 0 {
+		f.attrs.EnsureCapacity(f.attrs.Len() + n)
+	}
 	if putMethod {
 		f.attrs.PutStr(HTTPRequestMethodKey, method)
 		changed = true

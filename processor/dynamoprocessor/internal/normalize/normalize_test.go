@@ -2,6 +2,7 @@ package normalize
 
 import (
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -569,4 +570,55 @@ func TestUserRuleLiteralPreCheck(t *testing.T) {
 	assert.Equal(t, "GET /internal", span.Name())
 	span, _, _, _ = runSpan(t, n, spanCase{name: "GET /public/abc"})
 	assert.Equal(t, "GET /public/abc", span.Name())
+}
+
+// heapBytes is the heap f allocates (run once; nothing else runs).
+func heapBytes(f func()) uint64 {
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	f()
+	runtime.ReadMemStats(&m1)
+	return m1.TotalAlloc - m0.TotalAlloc
+}
+
+// The HTTP rule and the resource's identity grow an attribute array once,
+// by exactly what they add: appending one by one to a full array doubles
+// it, and the spare half lives as long as the item.
+func TestAddedAttributesGrowTheArrayOnce(t *testing.T) {
+	// The size of one attribute in the array, from a large array.
+	kv := heapBytes(func() { pcommon.NewMap().EnsureCapacity(1024) }) / 1024
+	require.NotZero(t, kv)
+	// The same root span, twice.
+	spare := func() (ptrace.Traces, ptrace.Span) {
+		return newSpan(t, spanCase{name: "http-request", root: true, attrs: map[string]any{
+			"method": "POST", "uri": "/v1/chat/completions?stream=true", "version": "HTTP/1.1",
+			"x_request_id": "test-trace-001", "model": "m", "component": "frontend", "endpoint": "http",
+		}})
+	}
+	td, span := spare()
+	td2, span2 := spare()
+	res, res2 := td.ResourceSpans().At(0).Resource(), td2.ResourceSpans().At(0).Resource()
+	spanLen, resLen := span.Attributes().Len(), res.Attributes().Len()
+	// Room for everything in the second copy: its arrays do not grow.
+	span2.Attributes().EnsureCapacity(spanLen + 3)
+	res2.Attributes().EnsureCapacity(resLen + 1)
+	n := New(Defaults())
+	normalize := func(res pcommon.Resource, span ptrace.Span) {
+		rs := n.BeginResource(res)
+		n.Span(&rs, span, &Stats{})
+		n.EndResource(&rs, res)
+	}
+	// Warm the normalizer on a third copy.
+	td3, span3 := spare()
+	normalize(td3.ResourceSpans().At(0).Resource(), span3)
+
+	grown := heapBytes(func() { normalize(res, span) })
+	roomy := heapBytes(func() { normalize(res2, span2) })
+	require.Equal(t, spanLen+3, span.Attributes().Len(), "the HTTP rule adds three attributes")
+	require.Equal(t, resLen+1, res.Attributes().Len(), "dynamo.component is added")
+	assert.Equal(t, span.Attributes().AsRaw(), span2.Attributes().AsRaw())
+	// Growing by exactly what is added: the two new arrays, rounded up to
+	// the allocator's size classes (at most 1/8 more).
+	exact := uint64(spanLen+3+resLen+1) * kv
+	assert.LessOrEqual(t, grown-roomy, exact+exact/8, "grown %d, with room %d, exact arrays %d", grown, roomy, exact)
 }
