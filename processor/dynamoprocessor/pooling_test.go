@@ -48,20 +48,20 @@ func TestCollectorWithProtoPooling(t *testing.T) {
 		sendSpan(t, addr, byte(n), "dynamo-frontend", "http-request", true, map[string]any{"x_request_id": xrid(n)})
 	}
 	records := 0
-	for n := 1; n <= traces; n++ {
-		// Trace n's records with those of trace n+1 (known when n+1 is
-		// even): the batch is held in part, or whole when n+1 is odd.
+	// sendLogs posts batch n: a record of each of the traces trs (the k-th
+	// numbered first+k), in one scope or each in a scope of its own.
+	sendLogs := func(n, first int, trs []int, scopeEach bool) {
 		ld := plog.NewLogs()
 		rl := ld.ResourceLogs().AppendEmpty()
 		rl.Resource().Attributes().PutStr("service.name", fmt.Sprintf("dynamo-worker-%d", n))
-		lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
-		for k, tr := range []int{n, n + 1, n, n + 1} {
-			if tr > traces {
-				continue
+		sl := rl.ScopeLogs().AppendEmpty()
+		for k, tr := range trs {
+			if scopeEach && k > 0 {
+				sl = rl.ScopeLogs().AppendEmpty()
 			}
-			lr := lrs.AppendEmpty()
+			lr := sl.LogRecords().AppendEmpty()
 			lr.SetTraceID(tid(byte(tr)))
-			lr.Body().SetStr(fmt.Sprintf("trace %d record %d of batch %d", tr, k, n))
+			lr.Body().SetStr(fmt.Sprintf("trace %d record %d of batch %d", tr, first+k, n))
 			lr.Attributes().PutInt("batch", int64(n))
 			lr.Attributes().PutStr("note", fmt.Sprintf("sent in batch %d for trace %d", n, tr))
 			records++
@@ -69,22 +69,18 @@ func TestCollectorWithProtoPooling(t *testing.T) {
 		body, err := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
 		require.NoError(t, err)
 		post(t, "http://"+addr+"/v1/logs", body)
+	}
+	for n := 1; n <= traces; n++ {
+		// Trace n's records with those of trace n+1: one of the two is
+		// known (the even one), so the batch is held in part.
+		if n < traces {
+			sendLogs(n, 0, []int{n, n + 1, n, n + 1}, false)
+		} else {
+			sendLogs(n, 0, []int{n, n}, false)
+		}
 		if n%2 == 1 {
 			// A batch of trace n's records alone: held whole.
-			ld := plog.NewLogs()
-			rl := ld.ResourceLogs().AppendEmpty()
-			rl.Resource().Attributes().PutStr("service.name", fmt.Sprintf("dynamo-worker-%d", n))
-			for k := range 3 {
-				lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
-				lr.SetTraceID(tid(byte(n)))
-				lr.Body().SetStr(fmt.Sprintf("trace %d record %d of batch %d", n, 10+k, n))
-				lr.Attributes().PutInt("batch", int64(n))
-				lr.Attributes().PutStr("note", fmt.Sprintf("sent in batch %d for trace %d", n, n))
-				records++
-			}
-			body, err := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
-			require.NoError(t, err)
-			post(t, "http://"+addr+"/v1/logs", body)
+			sendLogs(n, 10, []int{n, n, n}, true)
 			sendSpan(t, addr, byte(n), "dynamo-worker-decode", "handle_payload", false, map[string]any{
 				"component": "decode", "note": fmt.Sprintf("worker span of trace %d", n),
 			})
