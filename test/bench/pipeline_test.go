@@ -494,10 +494,10 @@ func BenchmarkPipelineCandidate(b *testing.B) {
 	candidate.name, candidate.bin = candidateName, privateCopy(b, bin)
 	// The bare pipeline runs the binary under test. A collector running
 	// the same file shares its code pages, and with them the CPU's caches
-	// for instructions: the binary under test, run from its own file,
-	// measured 2.0 % cheaper than a build of other code as the candidate,
-	// and 2.7 % dearer than it with the two swapped (eight rounds each).
-	// So both dynamo collectors run from files of their own.
+	// for instructions: when the base dynamo collector ran that file, the
+	// candidate measured 2.0 % dearer than the base, and 2.7 % dearer
+	// again with the two builds swapped (eight rounds each): the slot,
+	// not the code. So both dynamo collectors run from files of their own.
 	base := withDynamo
 	base.bin = privateCopy(b, testutil.CollectorBinary(b))
 	benchPipelineRate(b, 10000, []pipelineVariant{base, candidate, withoutDynamo})
