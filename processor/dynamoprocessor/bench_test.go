@@ -2,7 +2,6 @@ package dynamoprocessor
 
 import (
 	"context"
-	"encoding/binary"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/processor/processortest"
 
 	"github.com/otelcol-dynamo/otelcol-dynamo/processor/dynamoprocessor/internal/metadata"
+	"github.com/otelcol-dynamo/otelcol-dynamo/test/bench"
 )
 
 const benchTraces = 100
@@ -117,7 +117,7 @@ func BenchmarkTraces(b *testing.B) {
 		b.StopTimer()
 		batch := ptrace.NewTraces()
 		tmpl.CopyTo(batch)
-		renewTraces(batch, uint64(i+1))
+		bench.RenewTraceIDs(batch, i+1)
 		b.StartTimer()
 		if err := tp.ConsumeTraces(context.Background(), batch); err != nil {
 			b.Fatal(err)
@@ -256,21 +256,4 @@ func BenchmarkLogsHeld(b *testing.B) {
 
 func heldTraceID(i, j int) pcommon.TraceID {
 	return pcommon.TraceID{0x90, byte(i >> 24), byte(i >> 16), byte(i >> 8), byte(i), byte(j), 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
-}
-
-// renewTraces gives the spans of td trace ids of their own for round n
-// (bytes 4 to 11 of every id XORed with n).
-func renewTraces(td ptrace.Traces, n uint64) {
-	rss := td.ResourceSpans()
-	for i := 0; i < rss.Len(); i++ {
-		sss := rss.At(i).ScopeSpans()
-		for j := 0; j < sss.Len(); j++ {
-			spans := sss.At(j).Spans()
-			for k := 0; k < spans.Len(); k++ {
-				tid := spans.At(k).TraceID()
-				binary.BigEndian.PutUint64(tid[4:12], binary.BigEndian.Uint64(tid[4:12])^n)
-				spans.At(k).SetTraceID(tid)
-			}
-		}
-	}
 }
