@@ -71,15 +71,7 @@ e2e: build
 ## a failing input is written to the package's testdata/fuzz/FuzzX/ and becomes a regression seed
 FUZZTIME ?= 1m
 fuzz:
-	@set -e; grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r f; do \
-	  dir=$$(dirname "$$f"); \
-	  for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$$f"); do \
-	    echo "fuzz: $$dir $$name ($(FUZZTIME))"; \
-	    if ! out=$$($(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) "./$$dir" 2>&1); then \
-	      echo "$$out"; exit 1; fi; \
-	    echo "$$out" | tail -n 2; \
-	  done; \
-	done
+	GO=$(GO) bash scripts/fuzz.sh $(FUZZTIME)
 
 ## fuzz-short: every fuzz target for a few seconds (part of make test)
 fuzz-short:
