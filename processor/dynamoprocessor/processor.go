@@ -125,11 +125,14 @@ func (b *base) hold(ctx context.Context, txn *propagate.Txn, sc *batchScratch, p
 			}
 		}
 	}
-	txn.End()
+	// What the batch released goes on from here, once the batch's held
+	// chunks are written (their delivery waits for the write).
+	release := txn.EndTake()
 	if write != nil {
 		// Before the batch is acknowledged; the chunks' delivery waits for it.
 		b.writeHeld(ctx, write, writes)
 	}
+	release.Deliver()
 	if propagated > 0 {
 		b.sh.tel.ProcessorDynamoRequestIdsPropagated.Add(ctx, propagated, b.sigOpt)
 	}

@@ -8,11 +8,13 @@
 // as soon as the id is learned (from either signal), at once when the trace's
 // root arrives without an id, unchanged when the wait is over, unchanged when
 // the held buffer is full (oldest first), and unchanged when their owner shuts
-// down. Releases happen on the Store's own goroutine, driven by a ticker and
-// by a wake-up when something becomes ready, and are handed to the owner that
-// held them. Chunks released to make room wake it only once they add up to
-// 1/32 of MaxHeldItems: under overload they go out in fewer, larger batches,
-// within a tick at the latest.
+// down. Released chunks are handed to the owner that held them: by the
+// goroutine whose Txn released them, when it ends with EndTake
+// (Release.Deliver), or by the Store's own goroutine, driven by a ticker
+// (timeouts) and by a wake-up when a Txn ended with End made something
+// ready. Chunks released to make room go only once they add up to 1/32 of
+// MaxHeldItems: under overload they go out in fewer, larger batches, within
+// a tick at the latest.
 //
 // Held items live in the Store's memory. The processor may also persist them
 // (Chunk.Ext is its bookkeeping) and, after a crash, give them back with
@@ -118,8 +120,8 @@ type Chunk struct {
 }
 
 // DeliverFunc receives released chunks of one owner, oldest first. It runs on
-// the Store's goroutine (or in Unregister) and must not call back into the
-// Store.
+// the Store's goroutine, in Release.Deliver or in Unregister, never in two
+// at a time for one owner, and without the Store's lock.
 type DeliverFunc func(ctx context.Context, chunks []*Chunk)
 
 // Owner is one processor instance (one pipeline) that holds items.
@@ -127,6 +129,9 @@ type Owner struct {
 	deliver  DeliverFunc
 	closed   bool
 	inflight sync.WaitGroup
+	// delivering is held while deliver runs: deliveries of one owner do
+	// not overlap.
+	delivering sync.Mutex
 }
 
 // overflowShare: chunks released to make room go out together once they
@@ -250,6 +255,8 @@ func (s *Store) Unregister(ctx context.Context, o *Owner) {
 	s.mu.Unlock()
 
 	o.inflight.Wait()
+	o.delivering.Lock()
+	defer o.delivering.Unlock()
 	if len(readyMine) > 0 {
 		o.deliver(ctx, readyMine)
 	}
@@ -303,6 +310,60 @@ func (t *Txn) End() {
 		default:
 		}
 	}
+}
+
+// EndTake unlocks the Store like End, but takes what End would wake the
+// releasing goroutine for (the chunks ready, of every owner) and returns it
+// for the caller to deliver with Release.Deliver, in its own goroutine. A
+// batch that releases held items then hands them on itself: no hand-over
+// to another goroutine, and a sender that outpaces the next consumer is
+// slowed by the releases its batches cause.
+func (t *Txn) EndTake() Release {
+	s := t.s
+	var r Release
+	if t.woken && len(s.ready) > 0 {
+		r = Release{s: s, ctx: s.ctx, groups: s.takeReady()}
+	}
+	s.mu.Unlock()
+	return r
+}
+
+// Release is what EndTake took: ready chunks, grouped by owner.
+type Release struct {
+	s      *Store
+	ctx    context.Context // the Store's, taken with the chunks
+	groups []ownerChunks
+}
+
+// ownerChunks are released chunks of one owner, oldest first.
+type ownerChunks struct {
+	o      *Owner
+	chunks []*Chunk
+}
+
+// Deliver hands the chunks to their owners, in the caller's goroutine. An
+// owner busy delivering (to another batch, or further up this goroutine's
+// stack, through a connector back into the same processor) gets its chunks
+// from a goroutine of their own once it is done.
+func (r Release) Deliver() {
+	for _, g := range r.groups {
+		if g.o.delivering.TryLock() {
+			deliverLocked(r.ctx, g)
+			continue
+		}
+		go func() {
+			g.o.delivering.Lock()
+			deliverLocked(r.ctx, g)
+		}()
+	}
+}
+
+// deliverLocked delivers g, whose owner's delivering lock the caller holds,
+// and lets the lock and the owner's count of deliveries in flight go.
+func deliverLocked(ctx context.Context, g ownerChunks) {
+	defer g.o.inflight.Done()
+	defer g.o.delivering.Unlock()
+	g.o.deliver(ctx, g.chunks)
 }
 
 // Learn records the trace's request id. The first id learned for a trace
@@ -557,34 +618,36 @@ func (s *Store) expire(now time.Time) {
 // flush hands every ready chunk to its owner, one call per owner.
 func (s *Store) flush() {
 	s.mu.Lock()
+	groups, ctx := s.takeReady(), s.ctx
+	s.mu.Unlock()
+	for _, g := range groups {
+		g.o.delivering.Lock()
+		deliverLocked(ctx, g)
+	}
+}
+
+// takeReady takes the ready chunks, grouped by owner, each group counted in
+// its owner's deliveries in flight; the caller holds s.mu.
+func (s *Store) takeReady() []ownerChunks {
 	if len(s.ready) == 0 {
-		s.mu.Unlock()
-		return
+		return nil
 	}
 	ready := s.ready
 	s.ready = nil
 	s.overflowed = 0
-	type group struct {
-		o      *Owner
-		chunks []*Chunk
-	}
-	var groups []group
+	var groups []ownerChunks
 	for _, c := range ready {
 		i := 0
 		for i < len(groups) && groups[i].o != c.owner {
 			i++
 		}
 		if i == len(groups) {
-			groups = append(groups, group{o: c.owner})
+			groups = append(groups, ownerChunks{o: c.owner})
 			c.owner.inflight.Add(1)
 		}
 		groups[i].chunks = append(groups[i].chunks, c)
 	}
-	s.mu.Unlock()
-	for _, g := range groups {
-		g.o.deliver(s.ctx, g.chunks)
-		g.o.inflight.Done()
-	}
+	return groups
 }
 
 // chunkList is a doubly linked list of chunks, linked by Chunk.prev and

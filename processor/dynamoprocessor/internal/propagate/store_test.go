@@ -466,3 +466,103 @@ func TestLearnedIDDoesNotPinTheCallersBuffer(t *testing.T) {
 	assert.Equal(t, "0123456789abcdef", got)
 	assert.NotSame(t, unsafe.StringData(xrid), unsafe.StringData(got), "the store keeps a view of the caller's buffer")
 }
+
+// A Txn ended with EndTake hands what it released to the caller: delivered
+// by Release.Deliver before it returns, with no releasing goroutine running
+// (the Store is not started), to every owner whose chunks it released.
+func TestEndTakeDeliversInTheCallersGoroutine(t *testing.T) {
+	s := New(Config{Wait: time.Hour, MaxHeldItems: 10, MaxTraces: 10})
+	r1, r2 := &recorder{}, &recorder{}
+	o1, o2 := s.Register(r1.deliver), s.Register(r2.deliver)
+	require.True(t, hold(s, o1, tid(1), "spans", 2))
+	require.True(t, hold(s, o2, tid(1), "records", 3))
+	require.True(t, hold(s, o1, tid(2), "other", 1))
+
+	txn := s.Begin()
+	txn.Learn(tid(1), "req-1")
+	rel := txn.EndTake()
+	assert.Empty(t, r1.got(), "nothing is delivered before Deliver")
+	rel.Deliver()
+
+	for _, c := range []struct {
+		r    *recorder
+		data string
+	}{{r1, "spans"}, {r2, "records"}} {
+		got := c.r.got()
+		require.Len(t, got, 1)
+		assert.Equal(t, c.data, got[0].Data)
+		assert.Equal(t, ReasonRequestID, got[0].Reason)
+		assert.Equal(t, "req-1", got[0].XRequestID)
+	}
+	assert.Equal(t, 1, s.Held(), "trace 2 is still held")
+
+	// A Txn that released nothing takes nothing.
+	txn = s.Begin()
+	txn.Learn(tid(3), "req-3")
+	rel = txn.EndTake()
+	assert.Empty(t, rel.groups)
+	rel.Deliver()
+
+	s.Unregister(context.Background(), o1)
+	s.Unregister(context.Background(), o2)
+	assert.Len(t, r1.got(), 2, "trace 2 released at Unregister")
+}
+
+// An owner's deliveries never overlap. A delivery that causes another
+// release for the same owner (a connector leading back into the processor)
+// does not wait for itself: the second goes on once the first is done.
+func TestDeliverToABusyOwner(t *testing.T) {
+	s := New(Config{Wait: time.Hour, MaxHeldItems: 10, MaxTraces: 10})
+	var (
+		mu       sync.Mutex
+		inside   int
+		overlaps int
+		got      []string
+	)
+	var o *Owner
+	o = s.Register(func(_ context.Context, chunks []*Chunk) {
+		mu.Lock()
+		inside++
+		if inside > 1 {
+			overlaps++
+		}
+		for _, c := range chunks {
+			got = append(got, c.Data.(string))
+		}
+		first := len(got) == 1
+		mu.Unlock()
+		if first {
+			// Learning trace 2 here releases the owner's other chunk.
+			txn := s.Begin()
+			txn.Learn(tid(2), "req-2")
+			txn.EndTake().Deliver()
+			mu.Lock()
+			n := len(got)
+			mu.Unlock()
+			assert.Equal(t, 1, n, "the second delivery waits for the first")
+		}
+		mu.Lock()
+		inside--
+		mu.Unlock()
+	})
+	require.True(t, hold(s, o, tid(1), "first", 1))
+	require.True(t, hold(s, o, tid(2), "second", 1))
+
+	txn := s.Begin()
+	txn.Learn(tid(1), "req-1")
+	txn.EndTake().Deliver()
+
+	testutil.Eventually(t, 5*time.Second, time.Millisecond, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(got) < 2 {
+			return fmt.Errorf("%d chunks delivered, want 2", len(got))
+		}
+		return nil
+	})
+	s.Unregister(context.Background(), o) // waits for deliveries in flight
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{"first", "second"}, got)
+	assert.Zero(t, overlaps)
+}
