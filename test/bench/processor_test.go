@@ -244,7 +244,7 @@ func requestsOfRound(w *Workload, i int) requestBatch {
 // and a traces instance of one processor configuration, as a collector whose
 // logs and traces pipelines share it, and reports items (records and spans)
 // per CPU-second. The dynamo processor holds the records until the spans of
-// their trace arrive and releases them, annotated, on its own goroutine;
+// their trace arrive and releases them, annotated, in the spans' own call;
 // Shutdown, which releases whatever is still held, is measured too.
 //
 // With sampleOneIn > 1, one trace in sampleOneIn is sampled, as with

@@ -566,3 +566,28 @@ func TestDeliverToABusyOwner(t *testing.T) {
 	assert.Equal(t, []string{"first", "second"}, got)
 	assert.Zero(t, overlaps)
 }
+
+// EndTake takes chunks released to make room only once they add up to a
+// share of the bound, as End wakes the goroutine for them; until then they
+// stay ready, for a later release or the tick.
+func TestEndTakeTakesOverflowInGroups(t *testing.T) {
+	s := New(Config{Wait: time.Hour, MaxHeldItems: 4 * overflowShare, MaxTraces: 10})
+	r := &recorder{}
+	o := s.Register(r.deliver)
+	holdTake := func(id pcommon.TraceID, data string, items int) {
+		txn := s.Begin()
+		require.True(t, txn.Hold(o, id, data, items))
+		txn.EndTake().Deliver()
+	}
+	holdTake(tid(1), "a", 2)
+	holdTake(tid(2), "b", 2)
+	holdTake(tid(3), "fills", 4*overflowShare-4)
+	holdTake(tid(4), "c", 2) // a goes, 2 items
+	assert.Empty(t, r.got(), "2 items made ready: not taken yet")
+	holdTake(tid(5), "d", 2) // b goes, 4 items
+	data, reasons := dataAndReasons(r.got())
+	assert.Equal(t, []any{"a", "b"}, data)
+	assert.Equal(t, []Reason{ReasonOverflow, ReasonOverflow}, reasons)
+	assert.Empty(t, s.ready)
+	s.Unregister(context.Background(), o)
+}
