@@ -471,9 +471,7 @@ func TestLearnedIDDoesNotPinTheCallersBuffer(t *testing.T) {
 // by Release.Deliver before it returns, with no releasing goroutine running
 // (the Store is not started), to every owner whose chunks it released.
 func TestEndTakeDeliversInTheCallersGoroutine(t *testing.T) {
-	s := New(Config{Wait: time.Hour, MaxHeldItems: 10, MaxTraces: 10})
-	r1, r2 := &recorder{}, &recorder{}
-	o1, o2 := s.Register(r1.deliver), s.Register(r2.deliver)
+	s, o1, o2, r1, r2 := twoOwners(10)
 	require.True(t, hold(s, o1, tid(1), "spans", 2))
 	require.True(t, hold(s, o2, tid(1), "records", 3))
 	require.True(t, hold(s, o1, tid(2), "other", 1))
