@@ -322,7 +322,7 @@ func (t *Txn) EndTake() Release {
 	s := t.s
 	var r Release
 	if t.woken && len(s.ready) > 0 {
-		r = Release{s: s, ctx: s.ctx, groups: s.takeReady()}
+		r = Release{ctx: s.ctx, groups: s.takeReady()}
 	}
 	s.mu.Unlock()
 	return r
@@ -330,7 +330,6 @@ func (t *Txn) EndTake() Release {
 
 // Release is what EndTake took: ready chunks, grouped by owner.
 type Release struct {
-	s      *Store
 	ctx    context.Context // the Store's, taken with the chunks
 	groups []ownerChunks
 }
