@@ -18,18 +18,20 @@ boundary_flake() {
     ! grep -qE 'Failing input written|panic:|_test\.go:[0-9]+:' <<<"$1"
 }
 
+# run fuzzes target $1 of package directory $2 and prints what go test says.
+run() { "$go" test -run '^$' -fuzz "^$1\$" -fuzztime "$fuzztime" "./$2" 2>&1; }
+
 grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r f; do
   dir=$(dirname "$f")
   for name in $(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$f"); do
     echo "fuzz: $dir $name ($fuzztime)"
-    run() { "$go" test -run '^$' -fuzz "^$name\$" -fuzztime "$fuzztime" "./$dir" 2>&1; }
-    if ! out=$(run); then
+    if ! out=$(run "$name" "$dir"); then
       if ! boundary_flake "$out"; then
         echo "$out"
         exit 1
       fi
       echo "fuzz: $name ended on the fuzztime deadline race (go.dev/issue/75804), not on an input: once more"
-      if ! out=$(run); then
+      if ! out=$(run "$name" "$dir"); then
         echo "$out"
         exit 1
       fi
