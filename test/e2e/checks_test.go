@@ -134,6 +134,13 @@ func checkTraces(t *testing.T, j *testbackend.Jaeger, m *telemetrygen.Manifest, 
 	withX := 0
 	for _, rec := range recs {
 		tr := traces[rec.TraceID]
+		if rec.Unsampled {
+			// Its spans were never exported.
+			if tr != nil {
+				p.add("%s (not sampled): %d spans in Jaeger", describe(rec), len(tr.Spans))
+			}
+			continue
+		}
 		if tr == nil {
 			p.add("%s: trace missing from Jaeger", describe(rec))
 			continue
@@ -188,7 +195,8 @@ func checkTraces(t *testing.T, j *testbackend.Jaeger, m *telemetrygen.Manifest, 
 	}
 	p.report(t, "traces in Jaeger")
 	done()
-	t.Logf("checked %d traces, %d spans in Jaeger against the manifest: none missing, none extra, none duplicated", len(recs), m.Totals.Spans)
+	t.Logf("checked %d traces, %d spans in Jaeger against the manifest: none missing, none extra, none duplicated (%d requests not sampled, none of their traces there)",
+		len(recs)-m.Totals.UnsampledRequests, m.Totals.Spans, m.Totals.UnsampledRequests)
 	if exp.processor {
 		t.Logf("checked x_request_id on all %d spans of the %d inference requests", withX, len(recs)-m.Totals.SystemRequests)
 	}
@@ -213,6 +221,9 @@ func checkTraceSearches(t *testing.T, j *testbackend.Jaeger, m *telemetrygen.Man
 	wantRoots := map[string]int{}
 	workerPayloads := map[string]int{}
 	for _, rec := range recs {
+		if rec.Unsampled {
+			continue
+		}
 		if !rec.System || !exp.processor {
 			wantRoots[rec.RootService]++
 		}
@@ -242,7 +253,7 @@ func checkTraceSearches(t *testing.T, j *testbackend.Jaeger, m *telemetrygen.Man
 	// no x_request_id of their own: only the processor makes them findable.
 	searches := 0
 	for _, rec := range recs {
-		if rec.System {
+		if rec.System || rec.Unsampled {
 			continue
 		}
 		tags := map[string]string{"x_request_id": rec.XRequestID}
@@ -303,7 +314,7 @@ func checkLogs(t *testing.T, vl *testbackend.VictoriaLogs, m *telemetrygen.Manif
 		byTrace[rec.TraceID] = rec
 	}
 	got := map[string]int{}
-	withX, noise := 0, 0
+	withX, noise, unsampled := 0, 0, 0
 	// Every record happened during the run: a time read in the wrong zone
 	// (JSONL with an offset) would be hours off.
 	from, to := m.Started.Add(-time.Minute), m.Finished.Add(time.Minute)
@@ -331,7 +342,19 @@ func checkLogs(t *testing.T, vl *testbackend.VictoriaLogs, m *telemetrygen.Manif
 		if !exp.processor {
 			continue
 		}
-		if x, _ := e["x_request_id"].(string); x != rec.XRequestID {
+		x, _ := e["x_request_id"].(string)
+		if rec.Unsampled {
+			// No root span comes to learn the id from: only what the
+			// collector learnt from the request's own records can be
+			// added. Some records may go without an id, none with a
+			// wrong one.
+			unsampled++
+			if x != "" && x != rec.XRequestID {
+				p.add("%s (not sampled): log record %q (service %v) has x_request_id %q", describe(rec), e["_msg"], e["service.name"], x)
+			}
+			continue
+		}
+		if x != rec.XRequestID {
 			p.add("%s: log record %q (service %v, span %v) has x_request_id %q", describe(rec), e["_msg"], e["service.name"], e["span_id"], x)
 		} else {
 			withX++
@@ -356,7 +379,7 @@ func checkLogs(t *testing.T, vl *testbackend.VictoriaLogs, m *telemetrygen.Manif
 	if !exp.processor {
 		return
 	}
-	t.Logf("checked x_request_id and trace_id on all %d log records", withX)
+	t.Logf("checked x_request_id and trace_id on all %d log records of sampled requests, and that none of the %d of requests not sampled has another request's id", withX, unsampled)
 
 	done = phase(t, "logs: LogsQL by x_request_id")
 	queried := 0
@@ -365,7 +388,7 @@ func checkLogs(t *testing.T, vl *testbackend.VictoriaLogs, m *telemetrygen.Manif
 		if exp.jsonl {
 			w += rec.JSONLLines
 		}
-		if rec.System || w == 0 {
+		if rec.System || rec.Unsampled || w == 0 {
 			continue
 		}
 		q := "x_request_id:=" + strconv.Quote(rec.XRequestID)
@@ -395,4 +418,40 @@ func checkNothingLate(t *testing.T, s stores, m *telemetrygen.Manifest, exp expe
 	entries, err := s.vlogs.Query("*")
 	require.NoError(t, err)
 	assert.Len(t, entries, want, "log records in VictoriaLogs at the end")
+}
+
+// unsampledItems counts the log records of the inference requests that were
+// not sampled (their JSONL lines too, with jsonl).
+func unsampledItems(m *telemetrygen.Manifest, jsonl bool) int {
+	n := 0
+	for _, rec := range sent(m) {
+		if rec.Unsampled && !rec.System {
+			n += rec.OTLPLogs
+			if jsonl {
+				n += rec.JSONLLines
+			}
+		}
+	}
+	return n
+}
+
+// checkUnsampledPassed checks that the collectors' dynamo processors passed
+// on records of traces that are not sampled rather than holding them for a
+// root that never comes: otelcol_processor_dynamo_unsampled_items, summed
+// over the collectors, is positive and at most the items of such requests
+// (records that carry their own x_request_id, or come before their source
+// is known to set the sampled flag, are not counted).
+func checkUnsampledPassed(t *testing.T, items int, cols ...*collector) {
+	t.Helper()
+	if items == 0 {
+		t.Log("no log records of requests that were not sampled")
+		return
+	}
+	n := 0.0
+	for _, c := range cols {
+		n += c.metric(t, "otelcol_processor_dynamo_unsampled_items")
+	}
+	assert.Positive(t, n, "otelcol_processor_dynamo_unsampled_items")
+	assert.LessOrEqual(t, n, float64(items), "otelcol_processor_dynamo_unsampled_items against the items of requests not sampled")
+	t.Logf("%v of the %d log records of requests that were not sampled passed on without waiting", n, items)
 }

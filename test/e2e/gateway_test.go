@@ -12,7 +12,8 @@ import (
 // TestGateway runs bin/otelcol-dynamo on the shipped gateway configuration
 // between the generator and the stores, once per version mix: every request
 // of every version must be findable whole, by service, span name and tag
-// x_request_id, with all its log records.
+// x_request_id, with all its log records; the log records of requests that
+// were not sampled must arrive too, passed on without waiting.
 func TestGateway(t *testing.T) {
 	missing := processorMissing(t, "otelcol-dynamo.yaml")
 	exp := expectations{processor: missing == ""}
@@ -40,6 +41,9 @@ func TestGateway(t *testing.T) {
 					// Some roots spell the id x-request-id or
 					// http.request.header.x-request-id.
 					AliasShare: 0.2,
+					// A fifth of the requests are not sampled (no spans,
+					// log records with the sampled flag clear).
+					UnsampledShare: 0.2,
 				},
 				OTLP:     telemetrygen.SenderOptions{Endpoint: endpoint, HTTP: tc.http, Insecure: true},
 				Requests: scaled(150), Rate: 300,
@@ -50,6 +54,9 @@ func TestGateway(t *testing.T) {
 			checkTraces(t, s.jaeger, m, exp)
 			checkLogs(t, s.vlogs, m, exp)
 			checkNothingLate(t, s, m, exp)
+			if exp.processor {
+				checkUnsampledPassed(t, unsampledItems(m, false), gw)
+			}
 			if missing != "" {
 				t.Skip(missing + " (counts and searches above were checked)")
 			}

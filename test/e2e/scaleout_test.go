@@ -34,7 +34,9 @@ func TestScaleOut(t *testing.T) {
 	)
 
 	cfg := telemetrygen.Config{
-		Generator: telemetrygen.Options{SystemShare: 0.1, FailureShare: 0.1, AliasShare: 0.1, LogsPerRequest: 3, SpanEvents: true},
+		// A fifth of the requests are not sampled: their log records reach
+		// the gateway that owns their trace and must go on without waiting.
+		Generator: telemetrygen.Options{SystemShare: 0.1, FailureShare: 0.1, AliasShare: 0.1, LogsPerRequest: 3, SpanEvents: true, UnsampledShare: 0.2},
 		OTLP:      telemetrygen.SenderOptions{Endpoint: agent.grpc, Insecure: true},
 		Requests:  scaled(300), Rate: 300,
 		RootDelay: 500 * time.Millisecond,
@@ -50,6 +52,9 @@ func TestScaleOut(t *testing.T) {
 	checkTraces(t, s.jaeger, m, exp)
 	checkLogs(t, s.vlogs, m, exp)
 	checkNothingLate(t, s, m, exp)
+	if exp.processor {
+		checkUnsampledPassed(t, unsampledItems(m, jsonl), gw1, gw2)
+	}
 
 	// The load was spread: each gateway took part of it, together all of it.
 	spans1 := gw1.metric(t, "otelcol_receiver_accepted_spans")
