@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 
 	"github.com/otelcol-dynamo/otelcol-dynamo/internal/dynamo"
+	"github.com/otelcol-dynamo/otelcol-dynamo/processor/dynamoprocessor/internal/normalize"
 )
 
 // Config is the dynamo processor's configuration. The default (`dynamo:` and
@@ -175,6 +176,8 @@ func (cfg *Config) Validate() error {
 		}
 		if a == dynamo.XRequestID {
 			errs = append(errs, fmt.Errorf("request_id::aliases[%d] must not be the canonical key %q", i, dynamo.XRequestID))
+		} else if normalize.RuleKey(a) {
+			errs = append(errs, fmt.Errorf("request_id::aliases[%d]: %q is read by another rule and cannot be an alias of the caller's request id", i, a))
 		}
 	}
 	p := cfg.Propagation

@@ -107,6 +107,7 @@ func TestInvalidConfigs(t *testing.T) {
 		"empty_overflow_name":         "span_names::overflow_name must not be empty",
 		"empty_alias":                 "request_id::aliases[0] must not be empty",
 		"canonical_alias":             `request_id::aliases[0] must not be the canonical key "x_request_id"`,
+		"rule_key_alias":              `request_id::aliases[1]: "x_dynamo_request_id" is read by another rule and cannot be an alias of the caller's request id`,
 		"bad_service_pattern":         "components::services[0]::pattern: error parsing regexp",
 		"service_without_component":   "components::services[0]::component must not be empty",
 		"bad_numeric_kind":            `numeric_attributes::extra::queue_depth must be int or double, not "float"`,

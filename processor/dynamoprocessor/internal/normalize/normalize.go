@@ -127,10 +127,34 @@ type compiledRule struct {
 	literal string
 }
 
+// RuleKey reports whether k is a key another rule reads (x_dynamo_request_id,
+// request_id, Dynamo's method, uri, component, failure and JSONL fields):
+// such a key is never taken as a request-id alias.
+func RuleKey(k string) bool {
+	s := slotOf(k)
+	return s >= 0 && s < sContextID
+}
+
+// requestIDAliases returns the built-in aliases, then the extra ones that
+// are not rule keys. Configuration validation rejects those; a Normalizer
+// made from settings that were not validated leaves them out, as scan
+// always did: taking one as an alias, and removing it, whenever another
+// alias was present would also have left its own rule reading a key no
+// longer there.
+func requestIDAliases(extra []string) []string {
+	aliases := append([]string(nil), dynamo.XRequestIDAliases...)
+	for _, a := range extra {
+		if !RuleKey(a) {
+			aliases = append(aliases, a)
+		}
+	}
+	return aliases
+}
+
 // New returns a Normalizer for s.
 func New(s Settings) *Normalizer {
 	n := &Normalizer{s: s}
-	n.aliases = append(append([]string(nil), dynamo.XRequestIDAliases...), s.ExtraXRequestIDAliases...)
+	n.aliases = requestIDAliases(s.ExtraXRequestIDAliases)
 	numeric := make(map[string]dynamo.NumberKind, len(dynamo.NumericFields)+len(s.ExtraNumericFields))
 	for k, v := range dynamo.NumericFields {
 		numeric[k] = v

@@ -185,6 +185,16 @@ func TestRequestIDs(t *testing.T) {
 			want:  map[string]any{"gen_ai.request.id": "cmpl-1"},
 		},
 		{
+			// Configuration validation rejects such an alias. Taken as one
+			// whenever another alias was present, and removed, it left the
+			// Dynamo-id rule reading a missing key: a crash.
+			name:     "x_dynamo_request_id is never an alias",
+			attrs:    map[string]any{"x_dynamo_request_id": uuidMid, "request_id": ctxID, "x-request-id": "r"},
+			settings: func(s *Settings) { s.ExtraXRequestIDAliases = []string{"x_dynamo_request_id", "request_id"} },
+			want:     map[string]any{"x_request_id": "r", "request_id": uuidMid, "dynamo.context_id": ctxID},
+			wantXRID: "r",
+		},
+		{
 			name:    "x_dynamo_request_id of a wrong type left alone",
 			attrs:   map[string]any{"x_dynamo_request_id": 1.5, "request_id": "c"},
 			want:    map[string]any{"x_dynamo_request_id": 1.5, "request_id": "c"},

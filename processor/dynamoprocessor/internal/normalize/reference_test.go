@@ -39,7 +39,17 @@ type refCompiledRule struct {
 // newRef returns a refNormalizer for s.
 func newRef(s Settings) *refNormalizer {
 	n := &refNormalizer{s: s}
-	n.aliases = append(append([]string(nil), dynamo.XRequestIDAliases...), s.ExtraXRequestIDAliases...)
+	n.aliases = append([]string(nil), dynamo.XRequestIDAliases...)
+	for _, a := range s.ExtraXRequestIDAliases {
+		switch a {
+		case dynamo.XRequestID, dynamo.DynamoRequestID, dynamo.RequestID, dynamo.MethodField, dynamo.URIField,
+			dynamo.VersionField, dynamo.OtelStatusCodeField, dynamo.ErrorTypeField, dynamo.OutcomeField,
+			dynamo.ComponentField, dynamo.DisaggRoleField, dynamo.TraceIDField, dynamo.SpanIDField, dynamo.SpanNameField:
+			// read by other rules, never an alias
+		default:
+			n.aliases = append(n.aliases, a)
+		}
+	}
 	n.numeric = make(map[string]dynamo.NumberKind, len(dynamo.NumericFields)+len(s.ExtraNumericFields))
 	for k, v := range dynamo.NumericFields {
 		n.numeric[k] = v
