@@ -138,6 +138,12 @@ const maxAliases = 8
 // there and their values (the first occurrence of each, the one Get finds).
 // The values stay valid until an attribute is added or removed; the rules
 // that do so set stale, and fresh takes the values again.
+//
+// Only the values whose bit is set (in mask for v, in aliases for av) are
+// the map's: a found is reused for every item of a resource (reset), and
+// the value arrays, about 430 bytes, are not cleared in between. Clearing
+// them was a tenth of the processor's time per log record. Every read of a
+// value therefore checks its bit first.
 type found struct {
 	attrs   pcommon.Map
 	mask    uint32
@@ -149,6 +155,11 @@ type found struct {
 	stale bool
 	v     [numSlots]pcommon.Value
 	av    [maxAliases]pcommon.Value
+}
+
+// reset makes f describe attrs, with nothing found yet.
+func (f *found) reset(attrs pcommon.Map) {
+	f.attrs, f.mask, f.aliases, f.byKey, f.stale = attrs, 0, 0, false, false
 }
 
 // fresh takes the values again if an attribute was added or removed since

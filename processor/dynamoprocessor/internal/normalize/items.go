@@ -26,6 +26,7 @@ type ResourceState struct {
 	identity dynamo.Identity
 	preset   bool // the resource already had dynamo.component
 	hint     dynamo.Identity
+	f        found // scratch of the item being normalized
 }
 
 // BeginResource reads the resource's service name and derives its identity.
@@ -155,11 +156,12 @@ type SpanResult struct {
 // Span applies every rule to one span of the resource rs describes.
 func (n *Normalizer) Span(rs *ResourceState, span ptrace.Span, st *Stats) SpanResult {
 	var res SpanResult
-	f := found{attrs: span.Attributes()}
-	changed := n.scan(&f, st)
+	f := &rs.f
+	f.reset(span.Attributes())
+	changed := n.scan(f, st)
 	if n.s.RequestIDs {
 		var c bool
-		res.XRequestID, c = n.requestIDs(&f, st)
+		res.XRequestID, c = n.requestIDs(f, st)
 		changed = changed || c
 	} else if f.mask&hasXRID != 0 {
 		res.XRequestID, _ = idString(f.v[sXRID])
@@ -183,19 +185,19 @@ func (n *Normalizer) Span(rs *ResourceState, span ptrace.Span, st *Stats) SpanRe
 		}
 	}
 	if f.mask&(hasComponent|hasDisaggRole) != 0 && rs.needsHint() && isWorkerSpan(name) {
-		n.learnHint(rs, &f)
+		n.learnHint(rs, f)
 	}
 	// The status rule reads its fields before the HTTP rule adds attributes
 	// (which would make the values stale); it applies after the system rule.
 	failed, desc := false, ""
 	if n.s.Status && f.mask&(hasStatusCode|hasErrorType|hasOutcome) != 0 && span.Status().Code() == ptrace.StatusCodeUnset {
-		failed, desc = failure(&f, n)
+		failed, desc = failure(f, n)
 	}
 	system := false
 	if name == dynamo.SpanHTTPRequest {
 		f.fresh(n)
-		system = n.s.System != SystemKeep && isSystemSpan(&f)
-		if n.s.HTTPSemantics && span.ParentSpanID().IsEmpty() && n.httpSemantics(span, &f) {
+		system = n.s.System != SystemKeep && isSystemSpan(f)
+		if n.s.HTTPSemantics && span.ParentSpanID().IsEmpty() && n.httpSemantics(span, f) {
 			changed = true
 		}
 		if system {
@@ -388,14 +390,15 @@ type LogResult struct {
 // trace_id and span_id fields gets them as its trace context.
 func (n *Normalizer) LogRecord(rs *ResourceState, lr plog.LogRecord, st *Stats) LogResult {
 	var res LogResult
-	f := found{attrs: lr.Attributes()}
-	changed := n.scan(&f, st)
-	if f.mask&(hasComponent|hasDisaggRole) != 0 && rs.needsHint() && workerLogLine(&f) {
-		n.learnHint(rs, &f)
+	f := &rs.f
+	f.reset(lr.Attributes())
+	changed := n.scan(f, st)
+	if f.mask&(hasComponent|hasDisaggRole) != 0 && rs.needsHint() && workerLogLine(f) {
+		n.learnHint(rs, f)
 	}
 	if n.s.RequestIDs {
 		var c bool
-		res.XRequestID, c = n.requestIDs(&f, st)
+		res.XRequestID, c = n.requestIDs(f, st)
 		changed = changed || c
 	} else if f.mask&hasXRID != 0 {
 		res.XRequestID, _ = idString(f.v[sXRID])
@@ -412,10 +415,10 @@ func (n *Normalizer) LogRecord(rs *ResourceState, lr plog.LogRecord, st *Stats) 
 	}
 	if f.mask&hasTraceIDField != 0 && lr.TraceID().IsEmpty() {
 		f.fresh(n)
-		if tid, ok := traceIDField(&f); ok {
+		if tid, ok := traceIDField(f); ok {
 			lr.SetTraceID(tid)
 			if f.mask&hasSpanIDField != 0 {
-				if sid, ok := spanIDField(&f); ok {
+				if sid, ok := spanIDField(f); ok {
 					lr.SetSpanID(sid)
 				}
 			}
