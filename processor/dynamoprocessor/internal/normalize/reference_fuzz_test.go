@@ -230,47 +230,58 @@ func FuzzMatchesReference(f *testing.F) {
 			require.NoError(t, err)
 		}
 
-		ref := ptrace.NewTraces()
-		td.CopyTo(ref)
 		var st, rst Stats
-		{
-			res, rres := td.ResourceSpans().At(0).Resource(), ref.ResourceSpans().At(0).Resource()
-			state, rstate := n.BeginResource(res), r.BeginResource(rres)
-			got, want := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans(), ref.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
-			for k := range got.Len() {
-				g, w := got.At(k), want.At(k)
-				gr, wr := n.Span(&state, g, &st), r.Span(&rstate, w, &rst)
-				require.Equal(t, wr, gr, "span %d result", k)
-				require.Equal(t, rst, st, "stats after span %d", k)
-				require.Equal(t, w.Name(), g.Name(), "span %d name", k)
-				require.Equal(t, w.Kind(), g.Kind(), "span %d kind", k)
-				require.Equal(t, w.Status().Code(), g.Status().Code(), "span %d status", k)
-				require.Equal(t, w.Status().Message(), g.Status().Message(), "span %d status message", k)
-				sameMap(t, fmt.Sprintf("span %d", k), w.Attributes(), g.Attributes())
-			}
-			require.Equal(t, r.EndResource(&rstate, rres), n.EndResource(&state, res))
-			sameMap(t, "span resource", rres.Attributes(), res.Attributes())
-		}
-
-		lref := plog.NewLogs()
-		lds.CopyTo(lref)
-		{
-			res, rres := lds.ResourceLogs().At(0).Resource(), lref.ResourceLogs().At(0).Resource()
-			state, rstate := n.BeginResource(res), r.BeginResource(rres)
-			got, want := lds.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords(), lref.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
-			for pass := range 2 { // the second pass sees what the first made
-				for k := range got.Len() {
-					g, w := got.At(k), want.At(k)
-					gr, wr := n.LogRecord(&state, g, &st), r.LogRecord(&rstate, w, &rst)
-					require.Equal(t, wr, gr, "pass %d record %d result", pass, k)
-					require.Equal(t, rst, st, "stats after pass %d record %d", pass, k)
-					require.Equal(t, w.TraceID(), g.TraceID(), "record %d trace id", k)
-					require.Equal(t, w.SpanID(), g.SpanID(), "record %d span id", k)
-					sameMap(t, fmt.Sprintf("pass %d record %d", pass, k), w.Attributes(), g.Attributes())
-				}
-			}
-			require.Equal(t, r.EndResource(&rstate, rres), n.EndResource(&state, res))
-			sameMap(t, "log resource", rres.Attributes(), res.Attributes())
-		}
+		matchSpans(t, "", n, r, td, &st, &rst)
+		matchLogs(t, "", n, r, lds, 2, &st, &rst) // the second pass sees what the first made
 	})
+}
+
+// matchSpans runs the spans of td's first resource and scope through n, and
+// a copy of them through r, with one resource state each, and fails unless
+// every result, stats count, name, kind, status and attribute (order
+// included) agrees, and the resource too. what prefixes the messages.
+func matchSpans(t *testing.T, what string, n *Normalizer, r *refNormalizer, td ptrace.Traces, st, rst *Stats) {
+	t.Helper()
+	ref := ptrace.NewTraces()
+	td.CopyTo(ref)
+	res, rres := td.ResourceSpans().At(0).Resource(), ref.ResourceSpans().At(0).Resource()
+	state, rstate := n.BeginResource(res), r.BeginResource(rres)
+	got, want := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans(), ref.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+	for k := range got.Len() {
+		g, w := got.At(k), want.At(k)
+		gr, wr := n.Span(&state, g, st), r.Span(&rstate, w, rst)
+		require.Equal(t, wr, gr, "%sspan %d result", what, k)
+		require.Equal(t, *rst, *st, "%sstats after span %d", what, k)
+		require.Equal(t, w.Name(), g.Name(), "%sspan %d name", what, k)
+		require.Equal(t, w.Kind(), g.Kind(), "%sspan %d kind", what, k)
+		require.Equal(t, w.Status().Code(), g.Status().Code(), "%sspan %d status", what, k)
+		require.Equal(t, w.Status().Message(), g.Status().Message(), "%sspan %d status message", what, k)
+		sameMap(t, fmt.Sprintf("%sspan %d", what, k), w.Attributes(), g.Attributes())
+	}
+	require.Equal(t, r.EndResource(&rstate, rres), n.EndResource(&state, res), "%sspan resource", what)
+	sameMap(t, what+"span resource", rres.Attributes(), res.Attributes())
+}
+
+// matchLogs is matchSpans for the log records of ld's first resource and
+// scope, passed through passes times.
+func matchLogs(t *testing.T, what string, n *Normalizer, r *refNormalizer, ld plog.Logs, passes int, st, rst *Stats) {
+	t.Helper()
+	ref := plog.NewLogs()
+	ld.CopyTo(ref)
+	res, rres := ld.ResourceLogs().At(0).Resource(), ref.ResourceLogs().At(0).Resource()
+	state, rstate := n.BeginResource(res), r.BeginResource(rres)
+	got, want := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords(), ref.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	for pass := range passes {
+		for k := range got.Len() {
+			g, w := got.At(k), want.At(k)
+			gr, wr := n.LogRecord(&state, g, st), r.LogRecord(&rstate, w, rst)
+			require.Equal(t, wr, gr, "%spass %d record %d result", what, pass, k)
+			require.Equal(t, *rst, *st, "%sstats after pass %d record %d", what, pass, k)
+			require.Equal(t, w.TraceID(), g.TraceID(), "%srecord %d trace id", what, k)
+			require.Equal(t, w.SpanID(), g.SpanID(), "%srecord %d span id", what, k)
+			sameMap(t, fmt.Sprintf("%spass %d record %d", what, pass, k), w.Attributes(), g.Attributes())
+		}
+	}
+	require.Equal(t, r.EndResource(&rstate, rres), n.EndResource(&state, res), "%slog resource", what)
+	sameMap(t, what+"log resource", rres.Attributes(), res.Attributes())
 }

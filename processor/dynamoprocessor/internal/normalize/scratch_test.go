@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -92,20 +91,8 @@ func TestItemsDoNotSeeAnEarlierItemsKeys(t *testing.T) {
 						fillSecond(span.Attributes(), sub)
 					}
 				}
-				ref := ptrace.NewTraces()
-				td.CopyTo(ref)
 				var st, rst Stats
-				state, rstate := n.BeginResource(rs.Resource()), r.BeginResource(ref.ResourceSpans().At(0).Resource())
-				got, want := spans, ref.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
-				for k := range 2 {
-					g, w := got.At(k), want.At(k)
-					require.Equal(t, r.Span(&rstate, w, &rst), n.Span(&state, g, &st), "%s: span %d result", name, k)
-					require.Equal(t, rst, st, "%s: stats after span %d", name, k)
-					require.Equal(t, w.Name(), g.Name(), "%s: span %d name", name, k)
-					require.Equal(t, w.Kind(), g.Kind(), "%s: span %d kind", name, k)
-					require.Equal(t, w.Status(), g.Status(), "%s: span %d status", name, k)
-					sameMap(t, fmt.Sprintf("%s: span %d", name, k), w.Attributes(), g.Attributes())
-				}
+				matchSpans(t, name+": ", n, r, td, &st, &rst)
 
 				ld := plog.NewLogs()
 				rl := ld.ResourceLogs().AppendEmpty()
@@ -119,20 +106,7 @@ func TestItemsDoNotSeeAnEarlierItemsKeys(t *testing.T) {
 						fillSecond(lr.Attributes(), sub)
 					}
 				}
-				lref := plog.NewLogs()
-				ld.CopyTo(lref)
-				lstate, lrstate := n.BeginResource(rl.Resource()), r.BeginResource(lref.ResourceLogs().At(0).Resource())
-				lgot, lwant := recs, lref.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
-				for k := range 2 {
-					g, w := lgot.At(k), lwant.At(k)
-					require.Equal(t, r.LogRecord(&lrstate, w, &rst), n.LogRecord(&lstate, g, &st), "%s: record %d result", name, k)
-					require.Equal(t, rst, st, "%s: stats after record %d", name, k)
-					require.Equal(t, w.TraceID(), g.TraceID(), "%s: record %d trace id", name, k)
-					require.Equal(t, w.SpanID(), g.SpanID(), "%s: record %d span id", name, k)
-					sameMap(t, fmt.Sprintf("%s: record %d", name, k), w.Attributes(), g.Attributes())
-				}
-				require.Equal(t, r.EndResource(&lrstate, lref.ResourceLogs().At(0).Resource()), n.EndResource(&lstate, rl.Resource()), name)
-				sameMap(t, name+": log resource", lref.ResourceLogs().At(0).Resource().Attributes(), rl.Resource().Attributes())
+				matchLogs(t, name+": ", n, r, ld, 1, &st, &rst)
 			}
 		}
 	}
