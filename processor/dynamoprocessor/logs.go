@@ -55,10 +55,12 @@ func (p *logsProcessor) process(ctx context.Context, ld plog.Logs) (plog.Logs, e
 	var st normalize.Stats
 	norm := p.sh.norm
 	lookups := 0
+	// One state for every resource, reset by BeginResource.
+	var state normalize.ResourceState
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
-		state := norm.BeginResource(rl.Resource())
+		norm.BeginResource(&state, rl.Resource())
 		sls := rl.ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
 			// Records with the sampled bit set, and records that would
@@ -151,7 +153,7 @@ func (p *logsProcessor) propagate(ctx context.Context, ld plog.Logs, sc *batchSc
 		}
 	}
 	if unsampled > 0 {
-		p.sh.tel.ProcessorDynamoUnsampledItems.Add(ctx, unsampled, p.sigOpt)
+		p.sh.tel.ProcessorDynamoUnsampledItems.Add(ctx, unsampled, p.sigOpt...)
 	}
 	return p.hold(ctx, &txn, sc, propagated, func(hb *heldBatch) { holdLogs(ld, sc, hb) })
 }

@@ -56,10 +56,12 @@ func (p *tracesProcessor) process(ctx context.Context, td ptrace.Traces) (ptrace
 	norm := p.sh.norm
 	lookups := 0
 	removed := false
+	// One state for every resource, reset by BeginResource.
+	var state normalize.ResourceState
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
-		state := norm.BeginResource(rs.Resource())
+		norm.BeginResource(&state, rs.Resource())
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			sss.At(j).Spans().RemoveIf(func(span ptrace.Span) bool {

@@ -18,7 +18,8 @@ func benchSpan(b *testing.B, c spanCase, reset func(ptrace.Span)) {
 			reset(span)
 		}
 		var st Stats
-		rs := n.BeginResource(res)
+		var rs ResourceState
+		n.BeginResource(&rs, res)
 		n.Span(&rs, span, &st)
 		n.EndResource(&rs, res)
 	}

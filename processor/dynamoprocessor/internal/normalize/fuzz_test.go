@@ -145,7 +145,8 @@ func FuzzRequestIDRules(f *testing.F) {
 		span.Attributes().CopyTo(before)
 
 		var st Stats
-		state := n.BeginResource(rs.Resource())
+		var state ResourceState
+		n.BeginResource(&state, rs.Resource())
 		res := n.Span(&state, span, &st)
 		n.EndResource(&state, rs.Resource())
 		checkRequestIDRules(t, before, span.Attributes(), res.XRequestID)
@@ -161,7 +162,8 @@ func FuzzRequestIDRules(f *testing.F) {
 		fillAttrs(lr.Attributes(), sel, s1, s2, i, fl)
 		lbefore := pcommon.NewMap()
 		lr.Attributes().CopyTo(lbefore)
-		lstate := n.BeginResource(rl.Resource())
+		var lstate ResourceState
+		n.BeginResource(&lstate, rl.Resource())
 		lres := n.LogRecord(&lstate, lr, &st)
 		n.EndResource(&lstate, rl.Resource())
 		checkRequestIDRules(t, lbefore, lr.Attributes(), lres.XRequestID)

@@ -21,31 +21,57 @@ const (
 // ResourceState carries what is known about one resource while its items are
 // normalized: the service name and the component identity, and whether an
 // item's component field is still needed to complete it.
+//
+// One ResourceState serves every resource of a batch in turn (BeginResource
+// resets it): its item scratch is about 500 bytes, which a fresh value per
+// resource would clear and copy each time.
 type ResourceState struct {
 	Service  string
 	identity dynamo.Identity
 	preset   bool // the resource already had dynamo.component
-	hint     dynamo.Identity
-	f        found // scratch of the item being normalized
+	// hasComponent and hasRole say whether the resource has the keys
+	// dynamo.component (of any type) and dynamo.role.
+	hasComponent, hasRole bool
+	hint                  dynamo.Identity
+	f                     found // scratch of the item being normalized
 }
 
-// BeginResource reads the resource's service name and derives its identity.
-func (n *Normalizer) BeginResource(res pcommon.Resource) ResourceState {
-	var rs ResourceState
-	attrs := res.Attributes()
-	if v, ok := attrs.Get("service.name"); ok && v.Type() == pcommon.ValueTypeStr {
-		rs.Service = v.Str()
+// BeginResource resets rs for the items of resource res: it reads the
+// resource's service name and derives its identity, in one pass over the
+// resource's attributes.
+func (n *Normalizer) BeginResource(rs *ResourceState, res pcommon.Resource) {
+	rs.Service, rs.identity, rs.preset, rs.hint = "", dynamo.Identity{}, false, dynamo.Identity{}
+	rs.hasComponent, rs.hasRole = false, false
+	component := ""
+	seen := 0
+	for k, v := range res.Attributes().All() {
+		switch k {
+		case "service.name":
+			if seen&1 != 0 {
+				continue // the first one counts, as with Get
+			}
+			seen |= 1
+			if v.Type() == pcommon.ValueTypeStr {
+				rs.Service = v.Str()
+			}
+		case dynamo.ComponentAttribute:
+			if seen&2 != 0 {
+				continue
+			}
+			seen |= 2
+			rs.hasComponent = true
+			if v.Type() == pcommon.ValueTypeStr {
+				component = v.Str()
+			}
+		case dynamo.RoleAttribute:
+			rs.hasRole = true
+		}
 	}
-	if !n.s.Components {
+	if !n.s.Components || component != "" {
 		rs.preset = true
-		return rs
-	}
-	if v, ok := attrs.Get(dynamo.ComponentAttribute); ok && v.Type() == pcommon.ValueTypeStr && v.Str() != "" {
-		rs.preset = true
-		return rs
+		return
 	}
 	rs.identity = n.idents.get(rs.Service)
-	return rs
 }
 
 func (rs *ResourceState) needsHint() bool {
@@ -72,14 +98,10 @@ func (n *Normalizer) EndResource(rs *ResourceState, res pcommon.Resource) bool {
 	attrs := res.Attributes()
 	// The array grows once, by exactly what is added (see httpSemantics).
 	// dynamo.component is absent or not a non-empty string (the resource is
-	// not preset); the role is added only if absent.
-	_, hasComponent := attrs.Get(dynamo.ComponentAttribute)
-	putRole := false
-	if id.Role != "" {
-		_, has := attrs.Get(dynamo.RoleAttribute)
-		putRole = !has
-	}
-	if n := b2i(!hasComponent) + b2i(putRole); n > 0 {
+	// not preset); the role is added only if absent. BeginResource saw
+	// which of the two keys the resource has.
+	putRole := id.Role != "" && !rs.hasRole
+	if n := b2i(!rs.hasComponent) + b2i(putRole); n > 0 {
 		attrs.EnsureCapacity(attrs.Len() + n)
 	}
 	attrs.PutStr(dynamo.ComponentAttribute, id.Component)

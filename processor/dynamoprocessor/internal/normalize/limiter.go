@@ -3,6 +3,7 @@ package normalize
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/otelcol-dynamo/otelcol-dynamo/internal/dynamo"
 )
@@ -63,30 +64,31 @@ const maxCachedServices = 10000
 
 // identityCache remembers the identity derived for each service name, so the
 // user's regular expressions run once per service, not once per resource.
+//
+// Every resource of every batch reads it, from the traces and the logs
+// pipelines' goroutines at once, and new services are rare. A sync.Map reads
+// without writing shared memory; a read lock's counter is written by every
+// reader, and its cache line moves between the cores that read.
 type identityCache struct {
 	mappings []ServiceMapping
-	mu       sync.RWMutex
-	m        map[string]dynamo.Identity
+	m        sync.Map // service name → dynamo.Identity
+	n        atomic.Int64
 }
 
 func newIdentityCache(mappings []ServiceMapping) *identityCache {
-	return &identityCache{mappings: mappings, m: map[string]dynamo.Identity{}}
+	return &identityCache{mappings: mappings}
 }
 
 func (c *identityCache) get(service string) dynamo.Identity {
-	c.mu.RLock()
-	id, ok := c.m[service]
-	c.mu.RUnlock()
-	if ok {
-		return id
+	if id, ok := c.m.Load(service); ok {
+		return id.(dynamo.Identity)
 	}
-	id = c.derive(service)
-	c.mu.Lock()
-	if len(c.m) >= maxCachedServices {
-		clear(c.m)
+	id := c.derive(service)
+	if c.n.Add(1) > maxCachedServices {
+		c.m.Clear()
+		c.n.Store(1)
 	}
-	c.m[strings.Clone(service)] = id
-	c.mu.Unlock()
+	c.m.Store(strings.Clone(service), id)
 	return id
 }
 

@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"fmt"
 	"regexp"
 	"runtime"
 	"strconv"
@@ -68,7 +69,8 @@ func runSpan(t *testing.T, n *Normalizer, c spanCase) (ptrace.Span, SpanResult, 
 	td, span := newSpan(t, c)
 	var st Stats
 	res := td.ResourceSpans().At(0).Resource()
-	rs := n.BeginResource(res)
+	var rs ResourceState
+	n.BeginResource(&rs, res)
 	r := n.Span(&rs, span, &st)
 	n.EndResource(&rs, res)
 	return span, r, st, res
@@ -506,11 +508,73 @@ func TestResourceIdentity(t *testing.T) {
 	res := td.ResourceSpans().At(0).Resource()
 	res.Attributes().PutStr("dynamo.component", "custom")
 	n := New(Defaults())
-	rs := n.BeginResource(res)
+	var rs ResourceState
+	n.BeginResource(&rs, res)
 	n.Span(&rs, span, &Stats{})
 	assert.False(t, n.EndResource(&rs, res))
 	v, _ := res.Attributes().Get("dynamo.component")
 	assert.Equal(t, "custom", v.Str())
+}
+
+// TestResourceKeysAgreeWithReference runs resources that already carry
+// service.name, dynamo.component and dynamo.role, in every form (absent,
+// empty, another type, twice, as OTLP may carry them), through BeginResource
+// and EndResource, which read them in one pass, and through the reference
+// normalizer, which reads them with Get: the results and the resources agree.
+func TestResourceKeysAgreeWithReference(t *testing.T) {
+	services := []string{``, `{"key":"service.name","value":{"stringValue":"dynamo-worker-vllm-prefill"}}`,
+		`{"key":"service.name","value":{"stringValue":"dynamo"}}`, `{"key":"service.name","value":{"intValue":"3"}}`}
+	components := []string{``, `{"key":"dynamo.component","value":{"stringValue":"custom"}}`,
+		`{"key":"dynamo.component","value":{"stringValue":""}}`, `{"key":"dynamo.component","value":{"intValue":"1"}}`}
+	roles := []string{``, `{"key":"dynamo.role","value":{"stringValue":"decode"}}`, `{"key":"dynamo.role","value":{"boolValue":true}}`}
+	spanAttrs := []string{``, `{"key":"component","value":{"stringValue":"prefill"}}`}
+	var cases [][]string
+	for _, sv := range services {
+		for _, c := range components {
+			for _, r := range roles {
+				cases = append(cases, []string{sv, c, r})
+			}
+		}
+	}
+	// Keys twice, in both orders of their forms.
+	cases = append(cases,
+		[]string{services[2], services[1], components[2], components[1]},
+		[]string{services[3], services[1], components[1], components[2], roles[1], roles[2]},
+		[]string{services[1], services[2], components[3], components[1], roles[2], roles[1]},
+		[]string{roles[1], components[2], services[2], components[1]},
+	)
+	for i, keys := range cases {
+		var nonEmpty []string
+		for _, k := range keys {
+			if k != "" {
+				nonEmpty = append(nonEmpty, k)
+			}
+		}
+		for _, sa := range spanAttrs {
+			for _, components := range []bool{true, false} {
+				js := `{"resourceSpans":[{"resource":{"attributes":[` + strings.Join(nonEmpty, ",") +
+					`]},"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"handle_payload","attributes":[` + sa + `]}]}]}]}`
+				td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces([]byte(js))
+				require.NoError(t, err, js)
+				ref := ptrace.NewTraces()
+				td.CopyTo(ref)
+				settings := Defaults()
+				settings.Components = components
+				n, r := New(settings), newRef(settings)
+				res, rres := td.ResourceSpans().At(0).Resource(), ref.ResourceSpans().At(0).Resource()
+				var state ResourceState
+				n.BeginResource(&state, res)
+				rstate := r.BeginResource(rres)
+				what := fmt.Sprintf("case %d (components %v): %s", i, components, js)
+				require.Equal(t, rstate.Service, state.Service, what)
+				var st, rst Stats
+				n.Span(&state, td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0), &st)
+				r.Span(&rstate, ref.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0), &rst)
+				require.Equal(t, r.EndResource(&rstate, rres), n.EndResource(&state, res), what)
+				sameMap(t, what, rres.Attributes(), res.Attributes())
+			}
+		}
+	}
 }
 
 func TestLogRecord(t *testing.T) {
@@ -527,7 +591,8 @@ func TestLogRecord(t *testing.T) {
 	}))
 	n := New(Defaults())
 	var st Stats
-	rs := n.BeginResource(rl.Resource())
+	var rs ResourceState
+	n.BeginResource(&rs, rl.Resource())
 	r := n.LogRecord(&rs, lr, &st)
 	n.EndResource(&rs, rl.Resource())
 
@@ -560,11 +625,13 @@ func TestNoAllocationWhenNothingChanges(t *testing.T) {
 	res := td.ResourceSpans().At(0).Resource()
 	res.Attributes().PutStr("dynamo.component", "frontend")
 	// Warm the limiter.
-	rs := n.BeginResource(res)
+	var rs ResourceState
+	n.BeginResource(&rs, res)
 	n.Span(&rs, span, &Stats{})
 	allocs := testing.AllocsPerRun(200, func() {
 		var st Stats
-		rs := n.BeginResource(res)
+		var rs ResourceState
+		n.BeginResource(&rs, res)
 		n.Span(&rs, span, &st)
 		n.EndResource(&rs, res)
 	})
@@ -614,7 +681,8 @@ func TestAddedAttributesGrowTheArrayOnce(t *testing.T) {
 	res2.Attributes().EnsureCapacity(resLen + 1)
 	n := New(Defaults())
 	normalize := func(res pcommon.Resource, span ptrace.Span) {
-		rs := n.BeginResource(res)
+		var rs ResourceState
+		n.BeginResource(&rs, res)
 		n.Span(&rs, span, &Stats{})
 		n.EndResource(&rs, res)
 	}

@@ -259,7 +259,9 @@ func matchSpans(t *testing.T, what string, n *Normalizer, r *refNormalizer, td p
 	ref := ptrace.NewTraces()
 	td.CopyTo(ref)
 	res, rres := td.ResourceSpans().At(0).Resource(), ref.ResourceSpans().At(0).Resource()
-	state, rstate := n.BeginResource(res), r.BeginResource(rres)
+	var state ResourceState
+	n.BeginResource(&state, res)
+	rstate := r.BeginResource(rres)
 	got, want := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans(), ref.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
 	for k := range got.Len() {
 		g, w := got.At(k), want.At(k)
@@ -283,7 +285,9 @@ func matchLogs(t *testing.T, what string, n *Normalizer, r *refNormalizer, ld pl
 	ref := plog.NewLogs()
 	ld.CopyTo(ref)
 	res, rres := ld.ResourceLogs().At(0).Resource(), ref.ResourceLogs().At(0).Resource()
-	state, rstate := n.BeginResource(res), r.BeginResource(rres)
+	var state ResourceState
+	n.BeginResource(&state, res)
+	rstate := r.BeginResource(rres)
 	got, want := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords(), ref.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
 	for pass := range passes {
 		for k := range got.Len() {

@@ -102,7 +102,8 @@ func BenchmarkWorkloadSpans(b *testing.B) {
 				m.begin()
 				b.StartTimer()
 				for _, rs := range td.ResourceSpans().All() {
-					state := n.BeginResource(rs.Resource())
+					var state ResourceState
+					n.BeginResource(&state, rs.Resource())
 					for _, ss := range rs.ScopeSpans().All() {
 						for _, s := range ss.Spans().All() {
 							n.Span(&state, s, &st)
@@ -136,7 +137,8 @@ func BenchmarkWorkloadLogs(b *testing.B) {
 				m.begin()
 				b.StartTimer()
 				for _, rl := range ld.ResourceLogs().All() {
-					state := n.BeginResource(rl.Resource())
+					var state ResourceState
+					n.BeginResource(&state, rl.Resource())
 					for _, sl := range rl.ScopeLogs().All() {
 						for _, lr := range sl.LogRecords().All() {
 							n.LogRecord(&state, lr, &st)
