@@ -36,8 +36,9 @@ type base struct {
 	lifecycle sync.Mutex
 	started   bool
 
-	sigOpt    metric.MeasurementOption
-	reasonOpt [propagate.ReasonShutdown + 1]metric.MeasurementOption
+	// Attribute options of the self-telemetry (see shared).
+	sigOpt    []metric.AddOption
+	reasonOpt [propagate.ReasonShutdown + 1][]metric.AddOption
 
 	scratch sync.Pool // *batchScratch
 	gen     uint64    // deliveries so far (they do not overlap)
@@ -57,11 +58,11 @@ func newBase(set processor.Settings, cfg *Config, signal string) (*base, error) 
 		sh:     sh,
 		logger: set.Logger,
 		signal: signal,
-		sigOpt: metric.WithAttributeSet(attribute.NewSet(attribute.String("signal", signal))),
+		sigOpt: []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("signal", signal)))},
 	}
 	for r := propagate.ReasonRequestID; r <= propagate.ReasonShutdown; r++ {
-		b.reasonOpt[r] = metric.WithAttributeSet(attribute.NewSet(
-			attribute.String("signal", signal), attribute.String("reason", r.String())))
+		b.reasonOpt[r] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(
+			attribute.String("signal", signal), attribute.String("reason", r.String())))}
 	}
 	b.scratch.New = func() any { return &batchScratch{} }
 	return b, nil
@@ -134,7 +135,7 @@ func (b *base) hold(ctx context.Context, txn *propagate.Txn, sc *batchScratch, p
 	}
 	release.Deliver()
 	if propagated > 0 {
-		b.sh.tel.ProcessorDynamoRequestIdsPropagated.Add(ctx, propagated, b.sigOpt)
+		b.sh.tel.ProcessorDynamoRequestIdsPropagated.Add(ctx, propagated, b.sigOpt...)
 	}
 	b.heldOnArrival(ctx, held, overflow)
 	return hb != nil
@@ -496,16 +497,16 @@ func (b *base) released(ctx context.Context, chunks []*propagate.Chunk, propagat
 	}
 	for r, n := range byReason {
 		if n > 0 {
-			b.sh.tel.ProcessorDynamoHeldReleased.Add(ctx, n, b.reasonOpt[r])
+			b.sh.tel.ProcessorDynamoHeldReleased.Add(ctx, n, b.reasonOpt[r]...)
 		}
 	}
 	if propagated > 0 {
-		b.sh.tel.ProcessorDynamoRequestIdsPropagated.Add(ctx, propagated, b.sigOpt)
-		b.sh.tel.ProcessorDynamoItemsChanged.Add(ctx, propagated, b.sigOpt)
+		b.sh.tel.ProcessorDynamoRequestIdsPropagated.Add(ctx, propagated, b.sigOpt...)
+		b.sh.tel.ProcessorDynamoItemsChanged.Add(ctx, propagated, b.sigOpt...)
 	}
-	b.sh.tel.ProcessorDynamoHeldItems.Add(ctx, -int64(total), b.sigOpt)
+	b.sh.tel.ProcessorDynamoHeldItems.Add(ctx, -int64(total), b.sigOpt...)
 	if err != nil {
-		b.sh.tel.ProcessorDynamoReleaseRefused.Add(ctx, int64(total), b.sigOpt)
+		b.sh.tel.ProcessorDynamoReleaseRefused.Add(ctx, int64(total), b.sigOpt...)
 		b.logger.Error("Next consumer refused held items released by the dynamo processor; they are lost",
 			zap.String("signal", b.signal), zap.Int("items", total), zap.Error(err))
 	}
@@ -516,13 +517,13 @@ func (b *base) released(ctx context.Context, chunks []*propagate.Chunk, propagat
 // overflow release).
 func (b *base) heldOnArrival(ctx context.Context, held, overflow int64) {
 	if held+overflow > 0 {
-		b.sh.tel.ProcessorDynamoItemsHeld.Add(ctx, held+overflow, b.sigOpt)
+		b.sh.tel.ProcessorDynamoItemsHeld.Add(ctx, held+overflow, b.sigOpt...)
 	}
 	if held > 0 {
-		b.sh.tel.ProcessorDynamoHeldItems.Add(ctx, held, b.sigOpt)
+		b.sh.tel.ProcessorDynamoHeldItems.Add(ctx, held, b.sigOpt...)
 	}
 	if overflow > 0 {
-		b.sh.tel.ProcessorDynamoHeldReleased.Add(ctx, overflow, b.reasonOpt[propagate.ReasonOverflow])
+		b.sh.tel.ProcessorDynamoHeldReleased.Add(ctx, overflow, b.reasonOpt[propagate.ReasonOverflow]...)
 	}
 }
 

@@ -30,9 +30,12 @@ type shared struct {
 	flagSources *flagSources
 	tel         *metadata.TelemetryBuilder
 
-	systemRenamed, systemDropped         metric.MeasurementOption
-	notANumber, outOfRange, unexpectedTy metric.MeasurementOption
-	opWrite, opDelete, opRead            metric.MeasurementOption
+	// Attribute options of the self-telemetry, each a slice built once:
+	// passing a single option to Add builds a slice of it on the heap at
+	// every call.
+	systemRenamed, systemDropped         []metric.AddOption
+	notANumber, outOfRange, unexpectedTy []metric.AddOption
+	opWrite, opDelete, opRead            []metric.AddOption
 
 	// persist is the propagation.storage client, opened by the first Start
 	// (nil without storage).
@@ -150,8 +153,8 @@ func newShared(set processor.Settings, cfg *Config) (*shared, error) {
 	return s, nil
 }
 
-func attrOpt(k, v string) metric.MeasurementOption {
-	return metric.WithAttributeSet(attribute.NewSet(attribute.String(k, v)))
+func attrOpt(k, v string) []metric.AddOption {
+	return []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attribute.String(k, v)))}
 }
 
 // normalizeSettings turns a validated Config into the rules' settings.
@@ -198,9 +201,9 @@ func normalizeSettings(cfg *Config) normalize.Settings {
 }
 
 // record adds one batch's rule statistics to the self-telemetry.
-func (s *shared) record(ctx context.Context, st *normalize.Stats, signal metric.MeasurementOption) {
+func (s *shared) record(ctx context.Context, st *normalize.Stats, signal []metric.AddOption) {
 	if st.Changed > 0 {
-		s.tel.ProcessorDynamoItemsChanged.Add(ctx, st.Changed, signal)
+		s.tel.ProcessorDynamoItemsChanged.Add(ctx, st.Changed, signal...)
 	}
 	if st.Templated > 0 {
 		s.tel.ProcessorDynamoSpanNamesTemplated.Add(ctx, st.Templated)
@@ -209,18 +212,18 @@ func (s *shared) record(ctx context.Context, st *normalize.Stats, signal metric.
 		s.tel.ProcessorDynamoSpanNameOverflow.Add(ctx, st.Overflow)
 	}
 	if st.SystemRenamed > 0 {
-		s.tel.ProcessorDynamoSystemSpans.Add(ctx, st.SystemRenamed, s.systemRenamed)
+		s.tel.ProcessorDynamoSystemSpans.Add(ctx, st.SystemRenamed, s.systemRenamed...)
 	}
 	if st.SystemDropped > 0 {
-		s.tel.ProcessorDynamoSystemSpans.Add(ctx, st.SystemDropped, s.systemDropped)
+		s.tel.ProcessorDynamoSystemSpans.Add(ctx, st.SystemDropped, s.systemDropped...)
 	}
 	if st.NotANumber > 0 {
-		s.tel.ProcessorDynamoAttributesUnconverted.Add(ctx, st.NotANumber, s.notANumber)
+		s.tel.ProcessorDynamoAttributesUnconverted.Add(ctx, st.NotANumber, s.notANumber...)
 	}
 	if st.OutOfRange > 0 {
-		s.tel.ProcessorDynamoAttributesUnconverted.Add(ctx, st.OutOfRange, s.outOfRange)
+		s.tel.ProcessorDynamoAttributesUnconverted.Add(ctx, st.OutOfRange, s.outOfRange...)
 	}
 	if st.UnexpectedType > 0 {
-		s.tel.ProcessorDynamoAttributesUnconverted.Add(ctx, st.UnexpectedType, s.unexpectedTy)
+		s.tel.ProcessorDynamoAttributesUnconverted.Add(ctx, st.UnexpectedType, s.unexpectedTy...)
 	}
 }

@@ -171,7 +171,7 @@ func (b *base) writeHeld(ctx context.Context, w *batchWrite, pw []pendingWrite) 
 		w.err = b.sh.persist.client.Batch(ctx, ops...)
 	}
 	if w.err != nil {
-		b.sh.tel.ProcessorDynamoStorageErrors.Add(ctx, 1, b.sh.opWrite)
+		b.sh.tel.ProcessorDynamoStorageErrors.Add(ctx, 1, b.sh.opWrite...)
 		b.logger.Warn("Could not write held items to propagation.storage; they are held in memory only",
 			zap.String("signal", b.signal), zap.Int("items", items), zap.Error(w.err))
 	}
@@ -195,7 +195,7 @@ func (b *base) deleteStored(ctx context.Context, ops []*storage.Operation) {
 		return
 	}
 	if err := b.sh.persist.client.Batch(context.WithoutCancel(ctx), ops...); err != nil {
-		b.sh.tel.ProcessorDynamoStorageErrors.Add(ctx, 1, b.sh.opDelete)
+		b.sh.tel.ProcessorDynamoStorageErrors.Add(ctx, 1, b.sh.opDelete...)
 		b.logger.Warn("Could not delete delivered held items from propagation.storage; a restart would deliver them again",
 			zap.String("signal", b.signal), zap.Int("chunks", len(ops)), zap.Error(err))
 	}
@@ -251,7 +251,7 @@ func (b *base) restore(ctx context.Context) error {
 		return fmt.Errorf("propagation::storage: reading held items: %w", err)
 	}
 	if unreadable > 0 {
-		s.tel.ProcessorDynamoStorageErrors.Add(ctx, int64(unreadable), s.opRead)
+		s.tel.ProcessorDynamoStorageErrors.Add(ctx, int64(unreadable), s.opRead...)
 	}
 	if len(entries) == 0 {
 		return nil
@@ -266,8 +266,8 @@ func (b *base) restore(ctx context.Context) error {
 		items += e.items
 	}
 	txn.End()
-	s.tel.ProcessorDynamoHeldRestored.Add(ctx, int64(items), b.sigOpt)
-	s.tel.ProcessorDynamoHeldItems.Add(ctx, int64(items), b.sigOpt)
+	s.tel.ProcessorDynamoHeldRestored.Add(ctx, int64(items), b.sigOpt...)
+	s.tel.ProcessorDynamoHeldItems.Add(ctx, int64(items), b.sigOpt...)
 	b.logger.Info("Restored held items a crash left in propagation.storage",
 		zap.String("signal", b.signal), zap.Int("items", items), zap.Int("chunks", len(entries)),
 		zap.Int("held_again", held), zap.Int("released", items-held))
