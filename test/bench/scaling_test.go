@@ -23,6 +23,22 @@ func BenchmarkScalingSpansPerTrace(b *testing.B) {
 	}
 }
 
+// BenchmarkScalingBatchSize: cost per span as the batches a collector hands
+// the processor get smaller: the default mix of BenchmarkProcessor, each
+// batch's roots in the next batch (as in traces_roots_late), in batches of
+// 2, 12 and 64 requests (about 16, 100 and 500 spans). The pipeline
+// benchmark's exports are about 100 spans; every batch brings its own copies
+// of the resources (about 15 per batch here, whatever its size), and the
+// processor's work per resource and per batch is shared by fewer spans.
+func BenchmarkScalingBatchSize(b *testing.B) {
+	for _, n := range []int{2, 12, 64} {
+		w := NewWorkload(WorkloadOptions{Batches: 1024 / n, RequestsPerBatch: n, Generator: DefaultGenerator(), SplitRoots: true}).Freeze()
+		for _, c := range processorCandidates {
+			b.Run(fmt.Sprintf("requests=%d/%s", n, c.name), func(b *testing.B) { benchTraces(b, c, w) })
+		}
+	}
+}
+
 // BenchmarkScalingAttributes: cost per span as spans carry more attributes
 // (besides Dynamo's own).
 func BenchmarkScalingAttributes(b *testing.B) {

@@ -70,6 +70,10 @@ var specs = map[string]spec{
 		title:   "Scaling: spans per trace (one trace per request, roots in the next batch)",
 		metrics: []string{"cpu-ns/span", "allocs/span"}, ratio: "cpu-ns/span", ours: "dynamo", base: "transform",
 	},
+	"BenchmarkScalingBatchSize": {
+		title:   "Scaling: requests per batch (the default mix, roots in the next batch)",
+		metrics: []string{"cpu-ns/span", "allocs/span"}, ratio: "cpu-ns/span", ours: "dynamo", base: "transform",
+	},
 	"BenchmarkScalingAttributes": {
 		title:   "Scaling: attributes per span",
 		metrics: []string{"cpu-ns/span", "allocs/span"}, ratio: "cpu-ns/span", ours: "dynamo", base: "transform",
@@ -87,7 +91,7 @@ var specs = map[string]spec{
 // order is the order of the tables.
 var order = []string{
 	"BenchmarkProcessor", "BenchmarkReceiver", "BenchmarkReceiverProcess", "BenchmarkPipeline", "BenchmarkPipelineParts",
-	"BenchmarkPipelineCandidate", "BenchmarkReceiverLineLength", "BenchmarkScalingSpansPerTrace", "BenchmarkScalingAttributes", "BenchmarkScalingHeldTraces",
+	"BenchmarkPipelineCandidate", "BenchmarkReceiverLineLength", "BenchmarkScalingSpansPerTrace", "BenchmarkScalingBatchSize", "BenchmarkScalingAttributes", "BenchmarkScalingHeldTraces",
 	"BenchmarkUnsampledRecords",
 }
 
