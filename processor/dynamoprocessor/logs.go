@@ -159,9 +159,11 @@ func (p *logsProcessor) propagate(ctx context.Context, ld plog.Logs, sc *batchSc
 }
 
 // holdLogs moves the records of ld whose trace's chunk holds them into hb's
-// container, under a copy of their resource and scope: a scope whose
-// records are all held gives its records as they are, others one by one. When
-// all of the batch's records are held, its resources go as they are.
+// container. A resource whose records are all held goes into it as it is;
+// others are copied there, with each scope that has records to hold: a
+// scope whose records are all held gives its records as they are, others one
+// by one. When all of the batch's records are held, its resources go as
+// they are.
 func holdLogs(ld plog.Logs, sc *batchScratch, hb *heldBatch) {
 	hb.logs = plog.NewLogs()
 	hrls := hb.logs.ResourceLogs()
@@ -175,6 +177,7 @@ func holdLogs(ld plog.Logs, sc *batchScratch, hb *heldBatch) {
 		return
 	}
 	lastRes := int32(-1)
+	wholeRes := false
 	for si := range sc.scopes {
 		hs := sc.scopes[si]
 		if hs.n == 0 {
@@ -182,19 +185,33 @@ func holdLogs(ld plog.Logs, sc *batchScratch, hb *heldBatch) {
 		}
 		rl := rls.At(int(hs.rs))
 		if hs.rs != lastRes {
-			hrl = hrls.AppendEmpty()
-			rl.Resource().CopyTo(hrl.Resource())
-			hrl.SetSchemaUrl(rl.SchemaUrl())
 			lastRes = hs.rs
+			hrl = hrls.AppendEmpty()
+			wholeRes = sc.resourceHeld(si, func(ss int) int { return rl.ScopeLogs().At(ss).LogRecords().Len() }, rl.ScopeLogs().Len())
+			if wholeRes {
+				// The batch keeps an empty resource, removed before it
+				// goes on.
+				rl.MoveTo(hrl)
+			} else {
+				rl.Resource().CopyTo(hrl.Resource())
+				hrl.SetSchemaUrl(rl.SchemaUrl())
+			}
+		}
+		cs := len(hb.lscopes)
+		hb.scopeRes = append(hb.scopeRes, int32(hrls.Len()-1))
+		first, end := sc.scopeItems(si)
+		if wholeRes {
+			hb.lscopes = append(hb.lscopes, hrl.ScopeLogs().At(int(hs.ss)))
+			for i := first; i < end; i++ {
+				sc.place(i, cs, int(sc.items[i].idx))
+			}
+			continue
 		}
 		sl := rl.ScopeLogs().At(int(hs.ss))
 		hsl := hrl.ScopeLogs().AppendEmpty()
 		sl.Scope().CopyTo(hsl.Scope())
 		hsl.SetSchemaUrl(sl.SchemaUrl())
-		cs := len(hb.lscopes)
 		hb.lscopes = append(hb.lscopes, hsl)
-		hb.scopeRes = append(hb.scopeRes, int32(hrls.Len()-1))
-		first, end := sc.scopeItems(si)
 		lrs := sl.LogRecords()
 		if int(hs.n) == lrs.Len() {
 			lrs.MoveAndAppendTo(hsl.LogRecords())

@@ -309,6 +309,24 @@ func (s *batchScratch) scopeItems(si int) (first, end int) {
 	return int(s.scopes[si].first), end
 }
 
+// resourceHeld reports whether every item of the resource of scope si (the
+// first of its resource in s.scopes) is held: the resource has nscopes
+// scopes, and scope ss has items(ss) items.
+func (s *batchScratch) resourceHeld(si int, items func(ss int) int, nscopes int) bool {
+	rs := s.scopes[si].rs
+	held, total := 0, 0
+	for _, hs := range s.scopes[si:] {
+		if hs.rs != rs {
+			break
+		}
+		held += int(hs.n)
+	}
+	for ss := range nscopes {
+		total += items(ss)
+	}
+	return held == total
+}
+
 // heldItem reports whether item i is held (its trace's chunk is).
 func (s *batchScratch) heldItem(i int) bool { return s.traces[s.items[i].trace].chunk != nil }
 

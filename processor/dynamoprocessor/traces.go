@@ -147,9 +147,10 @@ func (p *tracesProcessor) propagate(ctx context.Context, td ptrace.Traces, sc *b
 }
 
 // holdTraces moves the spans of td whose trace's chunk holds them into hb's
-// container, under a copy of their resource and scope: a scope whose
-// spans are all held gives its spans as they are, others one by one. When
-// all of the batch's spans are held, its resources go as they are.
+// container. A resource whose spans are all held goes into it as it is;
+// others are copied there, with each scope that has spans to hold: a scope
+// whose spans are all held gives its spans as they are, others one by one.
+// When all of the batch's spans are held, its resources go as they are.
 func holdTraces(td ptrace.Traces, sc *batchScratch, hb *heldBatch) {
 	hb.traces = ptrace.NewTraces()
 	hrss := hb.traces.ResourceSpans()
@@ -163,6 +164,7 @@ func holdTraces(td ptrace.Traces, sc *batchScratch, hb *heldBatch) {
 		return
 	}
 	lastRes := int32(-1)
+	wholeRes := false
 	for si := range sc.scopes {
 		hs := sc.scopes[si]
 		if hs.n == 0 {
@@ -170,19 +172,33 @@ func holdTraces(td ptrace.Traces, sc *batchScratch, hb *heldBatch) {
 		}
 		rs := rss.At(int(hs.rs))
 		if hs.rs != lastRes {
-			hrs = hrss.AppendEmpty()
-			rs.Resource().CopyTo(hrs.Resource())
-			hrs.SetSchemaUrl(rs.SchemaUrl())
 			lastRes = hs.rs
+			hrs = hrss.AppendEmpty()
+			wholeRes = sc.resourceHeld(si, func(ss int) int { return rs.ScopeSpans().At(ss).Spans().Len() }, rs.ScopeSpans().Len())
+			if wholeRes {
+				// The batch keeps an empty resource, removed before it
+				// goes on.
+				rs.MoveTo(hrs)
+			} else {
+				rs.Resource().CopyTo(hrs.Resource())
+				hrs.SetSchemaUrl(rs.SchemaUrl())
+			}
+		}
+		cs := len(hb.tscopes)
+		hb.scopeRes = append(hb.scopeRes, int32(hrss.Len()-1))
+		first, end := sc.scopeItems(si)
+		if wholeRes {
+			hb.tscopes = append(hb.tscopes, hrs.ScopeSpans().At(int(hs.ss)))
+			for i := first; i < end; i++ {
+				sc.place(i, cs, int(sc.items[i].idx))
+			}
+			continue
 		}
 		ss := rs.ScopeSpans().At(int(hs.ss))
 		hss := hrs.ScopeSpans().AppendEmpty()
 		ss.Scope().CopyTo(hss.Scope())
 		hss.SetSchemaUrl(ss.SchemaUrl())
-		cs := len(hb.tscopes)
 		hb.tscopes = append(hb.tscopes, hss)
-		hb.scopeRes = append(hb.scopeRes, int32(hrss.Len()-1))
-		first, end := sc.scopeItems(si)
 		spans := ss.Spans()
 		if int(hs.n) == spans.Len() {
 			spans.MoveAndAppendTo(hss.Spans())
