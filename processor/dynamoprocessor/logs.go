@@ -199,12 +199,9 @@ func holdLogs(ld plog.Logs, sc *batchScratch, hb *heldBatch) {
 		}
 		cs := len(hb.lscopes)
 		hb.scopeRes = append(hb.scopeRes, int32(hrls.Len()-1))
-		first, end := sc.scopeItems(si)
 		if wholeRes {
 			hb.lscopes = append(hb.lscopes, hrl.ScopeLogs().At(int(hs.ss)))
-			for i := first; i < end; i++ {
-				sc.place(i, cs, int(sc.items[i].idx))
-			}
+			sc.placeAsIs(si, cs)
 			continue
 		}
 		sl := rl.ScopeLogs().At(int(hs.ss))
@@ -215,13 +212,12 @@ func holdLogs(ld plog.Logs, sc *batchScratch, hb *heldBatch) {
 		lrs := sl.LogRecords()
 		if int(hs.n) == lrs.Len() {
 			lrs.MoveAndAppendTo(hsl.LogRecords())
-			for i := first; i < end; i++ {
-				sc.place(i, cs, int(sc.items[i].idx))
-			}
+			sc.placeAsIs(si, cs)
 			continue
 		}
 		recs := hsl.LogRecords()
 		recs.EnsureCapacity(int(hs.n))
+		first, end := sc.scopeItems(si)
 		for i := first; i < end; i++ {
 			if sc.heldItem(i) {
 				sc.place(i, cs, recs.Len())

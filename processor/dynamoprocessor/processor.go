@@ -286,10 +286,7 @@ func holdWhole[S any](sc *batchScratch, hb *heldBatch, scopes *[]S, at func(rs, 
 	for si, hs := range sc.scopes {
 		*scopes = append(*scopes, at(hs.rs, hs.ss))
 		hb.scopeRes = append(hb.scopeRes, hs.rs)
-		first, end := sc.scopeItems(si)
-		for i := first; i < end; i++ {
-			sc.place(i, si, int(sc.items[i].idx))
-		}
+		sc.placeAsIs(si, si)
 	}
 }
 
@@ -298,6 +295,16 @@ func holdWhole[S any](sc *batchScratch, hb *heldBatch, scopes *[]S, at func(rs, 
 func (s *batchScratch) place(i int, cs, idx int) {
 	p := s.traces[s.items[i].trace].part
 	p.refs = append(p.refs, heldRef{scope: int32(cs), idx: int32(idx)})
+}
+
+// placeAsIs records that the items of scope si went, at the positions they
+// had, into scope cs of the heldBatch's container (the scope or its whole
+// resource was moved there as it was).
+func (s *batchScratch) placeAsIs(si, cs int) {
+	first, end := s.scopeItems(si)
+	for i := first; i < end; i++ {
+		s.place(i, cs, int(s.items[i].idx))
+	}
 }
 
 // scopeItems returns the range of items of scope si.

@@ -186,12 +186,9 @@ func holdTraces(td ptrace.Traces, sc *batchScratch, hb *heldBatch) {
 		}
 		cs := len(hb.tscopes)
 		hb.scopeRes = append(hb.scopeRes, int32(hrss.Len()-1))
-		first, end := sc.scopeItems(si)
 		if wholeRes {
 			hb.tscopes = append(hb.tscopes, hrs.ScopeSpans().At(int(hs.ss)))
-			for i := first; i < end; i++ {
-				sc.place(i, cs, int(sc.items[i].idx))
-			}
+			sc.placeAsIs(si, cs)
 			continue
 		}
 		ss := rs.ScopeSpans().At(int(hs.ss))
@@ -202,13 +199,12 @@ func holdTraces(td ptrace.Traces, sc *batchScratch, hb *heldBatch) {
 		spans := ss.Spans()
 		if int(hs.n) == spans.Len() {
 			spans.MoveAndAppendTo(hss.Spans())
-			for i := first; i < end; i++ {
-				sc.place(i, cs, int(sc.items[i].idx))
-			}
+			sc.placeAsIs(si, cs)
 			continue
 		}
 		spn := hss.Spans()
 		spn.EnsureCapacity(int(hs.n))
+		first, end := sc.scopeItems(si)
 		for i := first; i < end; i++ {
 			if sc.heldItem(i) {
 				sc.place(i, cs, spn.Len())
