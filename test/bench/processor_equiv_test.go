@@ -346,6 +346,12 @@ func TestSampledRequestsPassUnsampledRecords(t *testing.T) {
 	for i := range w.Logs {
 		r := requestBatch{w.CloneLogs(i), w.CloneTraces(i)}
 		sampleTraces(r, 10)
+		for _, rs := range r.traces.ResourceSpans().All() {
+			for _, ss := range rs.ScopeSpans().All() {
+				require.NotZero(t, ss.Spans().Len(), "batch %d: a scope without spans", i)
+			}
+			require.NotZero(t, rs.ScopeSpans().Len(), "batch %d: a resource without spans", i)
+		}
 		n, pass := r.logs.LogRecordCount(), sumUnsampled(r.logs)
 		unsampled += pass
 		sampled += n - pass

@@ -290,7 +290,10 @@ func benchRequests(b *testing.B, c candidate, w *Workload, sampleOneIn int) {
 }
 
 // sampleTraces keeps one trace in n sampled (by trace id): the log records
-// of the others get the sampled bit cleared, their spans are removed.
+// of the others get the sampled bit cleared, their spans are removed, and
+// so are the scopes and resources left without spans: an SDK exports only
+// the spans it sampled, and a process none of whose spans were sampled
+// sends no resource at all.
 func sampleTraces(r requestBatch, n int) {
 	sampled := func(tid pcommon.TraceID) bool { return binary.BigEndian.Uint64(tid[8:])%uint64(n) == 0 }
 	rls := r.logs.ResourceLogs()
@@ -305,13 +308,13 @@ func sampleTraces(r requestBatch, n int) {
 			}
 		}
 	}
-	rss := r.traces.ResourceSpans()
-	for i := 0; i < rss.Len(); i++ {
-		sss := rss.At(i).ScopeSpans()
-		for j := 0; j < sss.Len(); j++ {
-			sss.At(j).Spans().RemoveIf(func(s ptrace.Span) bool { return !sampled(s.TraceID()) })
-		}
-	}
+	r.traces.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool {
+		rs.ScopeSpans().RemoveIf(func(ss ptrace.ScopeSpans) bool {
+			ss.Spans().RemoveIf(func(s ptrace.Span) bool { return !sampled(s.TraceID()) })
+			return ss.Spans().Len() == 0
+		})
+		return rs.ScopeSpans().Len() == 0
+	})
 }
 
 // processorWorkload is the input of BenchmarkProcessor: 16 batches of 64
