@@ -75,3 +75,43 @@ func TestAddLearnedKeepsOneLessonPerTrace(t *testing.T) {
 	sc.addLearned(learned{tid: a, xrid: "x"})
 	require.Equal(t, []learned{{tid: a, xrid: "x"}}, sc.learn, "a new batch starts afresh")
 }
+
+// TestLookupCacheKeepsEachTraceItsOwnAnswer looks up traces that share a
+// slot of the lookupCache and one that does not, interleaved as the runs of
+// a batch's resources are. Each answer must be its own trace's; a trace
+// still in its slot is answered from the cache (the store is changed behind
+// it to tell), and one whose slot another took is looked up again.
+func TestLookupCacheKeepsEachTraceItsOwnAnswer(t *testing.T) {
+	s := propagate.New(propagate.Config{Wait: time.Second, MaxHeldItems: 100, MaxTraces: 1000, TraceTTL: time.Hour})
+	// a, b and c share a slot (the same last byte); d has one of its own.
+	a := pcommon.TraceID{1, 15: 7}
+	b := pcommon.TraceID{2, 15: 7}
+	c := pcommon.TraceID{3, 15: 7 + lookupSlots}
+	d := pcommon.TraceID{4, 15: 8}
+	txn := s.Begin()
+	defer txn.End()
+	txn.Learn(a, "id-a")
+	txn.LearnNone(b)
+
+	var cache lookupCache
+	check := func(tid pcommon.TraceID, wantID string, want propagate.State) {
+		t.Helper()
+		xrid, state := cache.lookup(&txn, tid)
+		require.Equal(t, want, state, "trace %v", tid)
+		require.Equal(t, wantID, xrid, "trace %v", tid)
+	}
+	check(a, "id-a", propagate.Known)
+	check(d, "", propagate.Unknown)
+	txn.Learn(d, "id-d")
+	check(d, "", propagate.Unknown) // still in its slot: the cache answers
+	check(b, "", propagate.None)    // takes a's slot
+	check(a, "id-a", propagate.Known)
+	check(d, "", propagate.Unknown) // a and b did not touch d's slot
+	check(c, "", propagate.Unknown)
+	txn.Learn(c, "id-c")
+	check(b, "", propagate.None)
+	check(c, "id-c", propagate.Known) // b took the slot: looked up again
+	check(pcommon.TraceID{}, "", propagate.Unknown)
+	txn.Learn(pcommon.TraceID{}, "id-empty")
+	check(pcommon.TraceID{}, "id-empty", propagate.Known) // never cached
+}
