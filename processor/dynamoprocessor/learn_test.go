@@ -80,7 +80,8 @@ func TestAddLearnedKeepsOneLessonPerTrace(t *testing.T) {
 // slot of the lookupCache and one that does not, interleaved as the runs of
 // a batch's resources are. Each answer must be its own trace's; a trace
 // still in its slot is answered from the cache (the store is changed behind
-// it to tell), and one whose slot another took is looked up again.
+// it to tell), one whose slot another took is looked up again, and begin
+// (the next batch) forgets every answer.
 func TestLookupCacheKeepsEachTraceItsOwnAnswer(t *testing.T) {
 	s := propagate.New(propagate.Config{Wait: time.Second, MaxHeldItems: 100, MaxTraces: 1000, TraceTTL: time.Hour})
 	// a, b and c share a slot (the same last byte); d has one of its own.
@@ -94,6 +95,7 @@ func TestLookupCacheKeepsEachTraceItsOwnAnswer(t *testing.T) {
 	txn.LearnNone(b)
 
 	var cache lookupCache
+	cache.begin()
 	check := func(tid pcommon.TraceID, wantID string, want propagate.State) {
 		t.Helper()
 		xrid, state := cache.lookup(&txn, tid)
@@ -114,4 +116,8 @@ func TestLookupCacheKeepsEachTraceItsOwnAnswer(t *testing.T) {
 	check(pcommon.TraceID{}, "", propagate.Unknown)
 	txn.Learn(pcommon.TraceID{}, "id-empty")
 	check(pcommon.TraceID{}, "id-empty", propagate.Known) // never cached
+
+	// The next batch asks the store again.
+	cache.begin()
+	check(d, "id-d", propagate.Known)
 }

@@ -117,7 +117,8 @@ func (p *logsProcessor) propagate(ctx context.Context, ld plog.Logs, sc *batchSc
 	txn := p.sh.store.Begin()
 	learnAll(&txn, sc.learn)
 	if lookups > 0 {
-		var cache lookupCache
+		cache := &sc.lookups
+		cache.begin()
 		idx, scope := 0, -1
 		rls := ld.ResourceLogs()
 		for i := 0; i < rls.Len(); i++ {

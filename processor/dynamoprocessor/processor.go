@@ -172,6 +172,9 @@ type batchScratch struct {
 	traces   []holdTrace
 	scopes   []holdScope
 	traceIdx map[pcommon.TraceID]int32
+
+	// lookups is the batch's look-up cache (see lookupCache.begin).
+	lookups lookupCache
 }
 
 func (s *batchScratch) reset() {
@@ -486,13 +489,18 @@ const lookupSlots = 64
 
 // lookupCache remembers what the store said about the traces a batch looked
 // up. No trace's state changes during the batch's transaction, so it stays
-// true until the batch ends. Direct-mapped by the last byte of the trace id
-// (random in W3C trace ids): a trace whose slot another took is looked up
-// again. A slot with the empty trace id is unused; items without a trace id
-// are never looked up.
+// true until the batch ends; begin forgets it. Direct-mapped by the last
+// byte of the trace id (random in W3C trace ids): a trace whose slot another
+// took is looked up again. A slot with the empty trace id is unused; items
+// without a trace id are never looked up. It lives in the batch's scratch:
+// on the stack, its 2.5 KB made the receiving goroutines' stacks grow.
 type lookupCache struct {
 	slots [lookupSlots]lookupSlot
 }
+
+// begin forgets the answers of an earlier batch (and lets go of their
+// request ids).
+func (c *lookupCache) begin() { clear(c.slots[:]) }
 
 type lookupSlot struct {
 	tid   pcommon.TraceID

@@ -114,7 +114,8 @@ func (p *tracesProcessor) propagate(ctx context.Context, td ptrace.Traces, sc *b
 	txn := p.sh.store.Begin()
 	learnAll(&txn, sc.learn)
 	if lookups > 0 {
-		var cache lookupCache
+		cache := &sc.lookups
+		cache.begin()
 		idx := 0
 		rss := td.ResourceSpans()
 		for i := 0; i < rss.Len(); i++ {
