@@ -3,11 +3,13 @@ package dynamoprocessor
 import (
 	"context"
 	"fmt"
+	"maps"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
@@ -28,12 +30,8 @@ var heldLayout = []struct {
 
 func rootOf(trace byte) spanSpec {
 	r := frontendRoot(trace)
-	attrs := map[string]any{}
-	for k, v := range r.attrs {
-		attrs[k] = v
-	}
-	attrs["x_request_id"] = fmt.Sprintf("req-%d", trace)
-	r.attrs = attrs
+	r.attrs = maps.Clone(r.attrs)
+	r.attrs["x_request_id"] = fmt.Sprintf("req-%d", trace)
 	return r
 }
 
@@ -122,12 +120,7 @@ func checkTraces(t *testing.T, what string, out ptrace.Traces, got map[byte]bool
 				if id == 1 {
 					continue
 				}
-				assert.False(t, got[id], "%s: span %d twice", what, id)
-				got[id] = true
-				wantService, wantScope := where(id)
-				assert.Equal(t, wantService, service, "%s: span %d's resource", what, id)
-				assert.Equal(t, wantScope, ss.Scope().Name(), "%s: span %d's scope", what, id)
-				assert.Equal(t, fmt.Sprintf("req-%d", span.TraceID()[15]), attr(span.Attributes(), "x_request_id"), "%s: span %d", what, id)
+				checkHeldItem(t, what+": span", got, id, service, ss.Scope().Name(), span.TraceID()[15], span.Attributes())
 			}
 		}
 	}
@@ -147,16 +140,24 @@ func checkLogs(t *testing.T, what string, out plog.Logs, got map[byte]bool) {
 			for k := 0; k < sl.LogRecords().Len(); k++ {
 				lr := sl.LogRecords().At(k)
 				id := lr.SpanID()[7]
-				assert.False(t, got[id], "%s: record %d twice", what, id)
-				got[id] = true
-				wantService, wantScope := where(id)
-				assert.Equal(t, wantService, service, "%s: record %d's resource", what, id)
-				assert.Equal(t, wantScope, sl.Scope().Name(), "%s: record %d's scope", what, id)
+				checkHeldItem(t, what+": record", got, id, service, sl.Scope().Name(), lr.TraceID()[15], lr.Attributes())
 				assert.Equal(t, fmt.Sprintf("record %d", id), lr.Body().Str(), "%s: record %d", what, id)
-				assert.Equal(t, fmt.Sprintf("req-%d", lr.TraceID()[15]), attr(lr.Attributes(), "x_request_id"), "%s: record %d", what, id)
 			}
 		}
 	}
+}
+
+// checkHeldItem checks item id (of trace trace), found under the resource of
+// service and the scope named scope, against heldLayout, and notes it in
+// got: once only, where it was held from, with its trace's id.
+func checkHeldItem(t *testing.T, what string, got map[byte]bool, id byte, service any, scope string, trace byte, attrs pcommon.Map) {
+	t.Helper()
+	assert.False(t, got[id], "%s %d twice", what, id)
+	got[id] = true
+	wantService, wantScope := where(id)
+	assert.Equal(t, wantService, service, "%s %d's resource", what, id)
+	assert.Equal(t, wantScope, scope, "%s %d's scope", what, id)
+	assert.Equal(t, fmt.Sprintf("req-%d", trace), attr(attrs, "x_request_id"), "%s %d", what, id)
 }
 
 // where returns the service and scope name of item id of heldLayout.
