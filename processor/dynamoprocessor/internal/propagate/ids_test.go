@@ -1,6 +1,7 @@
 package propagate
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -198,4 +199,62 @@ func numberedTraceID(i int) pcommon.TraceID {
 	var tid pcommon.TraceID
 	tid[0], tid[1], tid[2], tid[3] = byte(i), byte(i>>8), byte(i>>16), byte(i>>24)
 	return tid
+}
+
+// TestIndexSpreadsStructuredTraceIDs fills an index with trace ids of the
+// shapes clients send (random W3C ids; 64-bit ids, the upper half zero;
+// counters in the low bytes, and in the high bytes) and checks that keys
+// sit close to their home slot: at most half full, linear probing keeps
+// the mean distance under one slot for a hash that spreads the keys, and
+// a hash that passes either half's low bits through (or drops one half)
+// puts thousands of keys in one run for some shape.
+func TestIndexSpreadsStructuredTraceIDs(t *testing.T) {
+	const n = 1 << 15
+	rng := rand.New(rand.NewPCG(7, 7))
+	shapes := map[string]func(i int) pcommon.TraceID{
+		"random": func(int) pcommon.TraceID {
+			var tid pcommon.TraceID
+			binary.LittleEndian.PutUint64(tid[:8], rng.Uint64())
+			binary.LittleEndian.PutUint64(tid[8:], rng.Uint64())
+			return tid
+		},
+		"64_bit": func(int) pcommon.TraceID {
+			var tid pcommon.TraceID
+			binary.BigEndian.PutUint64(tid[8:], rng.Uint64())
+			return tid
+		},
+		"counter_low": func(i int) pcommon.TraceID {
+			var tid pcommon.TraceID
+			tid[0] = 0xab
+			binary.BigEndian.PutUint64(tid[8:], uint64(i)<<8)
+			return tid
+		},
+		"counter_high": func(i int) pcommon.TraceID {
+			var tid pcommon.TraceID
+			binary.BigEndian.PutUint64(tid[:8], uint64(i)<<16)
+			tid[15] = 1
+			return tid
+		},
+	}
+	for name, shape := range shapes {
+		t.Run(name, func(t *testing.T) {
+			tbl := newIDTable()
+			for i := range n {
+				tbl.insert(shape(i), "", true, tbl.base)
+			}
+			require.Equal(t, n, tbl.len())
+			x := &tbl.index
+			total := uint64(0)
+			for i, s := range x.slots {
+				if s == 0 {
+					continue
+				}
+				home := uint64(uint32(s>>32)) & x.mask
+				total += (uint64(i) - home) & x.mask
+			}
+			mean := float64(total) / n
+			t.Logf("mean distance from home: %.2f slots", mean)
+			require.Less(t, mean, 1.0)
+		})
+	}
 }
