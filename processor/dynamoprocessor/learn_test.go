@@ -121,3 +121,26 @@ func TestLookupCacheKeepsEachTraceItsOwnAnswer(t *testing.T) {
 	cache.begin()
 	check(d, "id-d", propagate.Known)
 }
+
+// TestWarmListsEveryTraceOfTheBatch checks the trace ids a batch hands
+// propagate.Txn.Warm: every trace it learns or looks up, a trace whose runs
+// come apart noted again once another took its slot, and nothing of an
+// earlier batch.
+func TestWarmListsEveryTraceOfTheBatch(t *testing.T) {
+	// a and b share a slot (the same last byte); c has one of its own.
+	a := pcommon.TraceID{1, 15: 7}
+	b := pcommon.TraceID{2, 15: 7 + lookupSlots}
+	c := pcommon.TraceID{3, 15: 8}
+	var sc batchScratch
+	sc.reset()
+	for _, tid := range []pcommon.TraceID{a, a, c, a, b, c, a} {
+		sc.addLookup(tid)
+	}
+	sc.addLearned(learned{tid: c, xrid: "id-c"})
+	require.Equal(t, []pcommon.TraceID{a, c, b, a, c}, sc.warm)
+
+	sc.reset()
+	sc.addLookup(a)
+	sc.addLearned(learned{tid: b, none: true})
+	require.Equal(t, []pcommon.TraceID{a, b}, sc.warm)
+}

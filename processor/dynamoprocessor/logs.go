@@ -115,6 +115,10 @@ func (p *logsProcessor) process(ctx context.Context, ld plog.Logs) (plog.Logs, e
 func (p *logsProcessor) propagate(ctx context.Context, ld plog.Logs, sc *batchScratch, lookups int, st *normalize.Stats) (moved bool) {
 	var propagated, unsampled int64
 	txn := p.sh.store.Begin()
+	// Only the traces the batch learns are warmed: noting every trace a
+	// record looks up cost the log benchmarks 7 % more CPU than the cache
+	// misses it saved (the look-up cache answers a trace's later runs).
+	txn.Warm(sc.warm, len(sc.learn))
 	learnAll(&txn, sc.learn)
 	if lookups > 0 {
 		cache := &sc.lookups

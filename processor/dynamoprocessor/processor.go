@@ -161,7 +161,14 @@ type batchScratch struct {
 	// learnt says, per trace, what learn already has for it (learntID,
 	// learntNone), so that each lesson reaches the store once per batch.
 	learnt map[pcommon.TraceID]uint8
-	flags  []uint8
+	// warm is the trace ids the batch will learn (and, in a traces
+	// pipeline, look up), for propagate.Txn.Warm; an id may come more than
+	// once.
+	warm []pcommon.TraceID
+	// warmSeen is the traces last noted in warm, direct-mapped like
+	// lookupCache: a trace whose slot another took is noted again.
+	warmSeen [lookupSlots]pcommon.TraceID
+	flags    []uint8
 	// flagsSet says, per scope of a log batch (in batch order), whether
 	// the records of its source set the trace flags (see flagSources).
 	flagsSet []bool
@@ -180,6 +187,8 @@ type batchScratch struct {
 func (s *batchScratch) reset() {
 	s.learn = s.learn[:0]
 	clear(s.learnt)
+	s.warm = s.warm[:0]
+	clear(s.warmSeen[:])
 	s.flags = s.flags[:0]
 	s.flagsSet = s.flagsSet[:0]
 	s.items = s.items[:0]
@@ -466,6 +475,18 @@ func (s *batchScratch) addLearned(l learned) {
 		s.learnt[l.tid] = had | learntID
 	}
 	s.learn = append(s.learn, l)
+	s.warm = append(s.warm, l.tid)
+}
+
+// addLookup notes a trace the batch will look up, unless warmSeen says it
+// is noted already (the items of a trace come in several runs, one per
+// resource).
+func (s *batchScratch) addLookup(tid pcommon.TraceID) {
+	seen := &s.warmSeen[tid[len(tid)-1]&(lookupSlots-1)]
+	if *seen != tid {
+		*seen = tid
+		s.warm = append(s.warm, tid)
+	}
 }
 
 // learn applies a batch's lessons; the caller holds txn.

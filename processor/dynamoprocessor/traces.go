@@ -86,6 +86,7 @@ func (p *tracesProcessor) process(ctx context.Context, td ptrace.Traces) (ptrace
 				if r.XRequestID == "" && !tid.IsEmpty() {
 					f |= flagLookup
 					lookups++
+					sc.addLookup(tid)
 				}
 				sc.flags = append(sc.flags, f)
 				return false
@@ -112,6 +113,7 @@ func (p *tracesProcessor) process(ctx context.Context, td ptrace.Traces) (ptrace
 func (p *tracesProcessor) propagate(ctx context.Context, td ptrace.Traces, sc *batchScratch, lookups int, st *normalize.Stats) (moved bool) {
 	var propagated int64
 	txn := p.sh.store.Begin()
+	txn.Warm(sc.warm, len(sc.learn))
 	learnAll(&txn, sc.learn)
 	if lookups > 0 {
 		cache := &sc.lookups

@@ -62,6 +62,35 @@ func (t *idTable) get(tid pcommon.TraceID) *idEntry {
 	return nil
 }
 
+// warm reads the index slots the look-ups of tids start at, then the
+// entries of the slots whose hash matches, and returns a sum of what it read
+// (for the caller to keep). Within each pass the reads are independent of
+// each other, so that their cache misses overlap. hashes is scratch space.
+func (t *idTable) warm(tids []pcommon.TraceID, hashes *[]uint32, oldest int) uint64 {
+	x := &t.index
+	if x.slots == nil {
+		return 0
+	}
+	var sum uint64
+	hs := *hashes
+	for _, tid := range tids {
+		h := x.hash(tid)
+		hs = append(hs, h)
+		sum += x.slots[uint64(h)&x.mask]
+	}
+	for i := t.head; i >= 0 && oldest > 0; i, oldest = t.entries[i].next, oldest-1 {
+		h := x.hash(t.entries[i].tid)
+		sum += x.slots[uint64(h)&x.mask]
+	}
+	*hashes = hs
+	for _, h := range hs {
+		if s := x.slots[uint64(h)&x.mask]; s != 0 && uint32(s>>32) == h {
+			sum += uint64(t.entries[int32(uint32(s))-1].tid[0])
+		}
+	}
+	return sum
+}
+
 // oldest returns the oldest entry, or nil.
 func (t *idTable) oldest() *idEntry {
 	if t.head < 0 {

@@ -160,6 +160,10 @@ type Store struct {
 	// flush; they wake the goroutine once there are overflowWake of them
 	// (or anything else is ready, or at the next tick).
 	overflowed, overflowWake int
+	// warmHashes and warmSink are Warm's: the hashes of its trace ids, and
+	// what it read, kept so that the reads are not optimized away.
+	warmHashes []uint32
+	warmSink   uint64
 
 	wake   chan struct{}
 	stop   chan struct{}
@@ -398,6 +402,18 @@ func (t *Txn) LearnNone(tid pcommon.TraceID) {
 	}
 	s.insertID(tid, "", true, t.now)
 	t.releaseTrace(tid, ReasonNoRequestID, "")
+}
+
+// Warm brings the Store's memory of the given traces into the CPU's caches
+// ahead of the Learn and Lookup calls for them: a look-up in the memory of
+// max_traces traces is mostly cache misses, one after another when the
+// look-ups come one at a time, but the reads of one pass over the batch's
+// trace ids do not wait for each other. It changes nothing; an id may come
+// more than once.
+func (t *Txn) Warm(tids []pcommon.TraceID, learns int) {
+	s := t.s
+	s.warmHashes = s.warmHashes[:0]
+	s.warmSink += s.ids.warm(tids, &s.warmHashes, learns)
 }
 
 // Lookup returns what is known about the trace's request id.
