@@ -62,10 +62,11 @@ func (t *idTable) get(tid pcommon.TraceID) *idEntry {
 	return nil
 }
 
-// warm reads the index slots the look-ups of tids start at, then the
-// entries of the slots whose hash matches, and returns a sum of what it read
-// (for the caller to keep). Within each pass the reads are independent of
-// each other, so that their cache misses overlap. hashes is scratch space.
+// warm reads the index slots the look-ups of tids and of the oldest
+// entries start at, then the entries of the tids' slots whose hash
+// matches, and returns a sum of what it read (for the caller to keep).
+// Within each pass the reads are independent of each other, so that their
+// cache misses overlap. hashes is scratch space.
 func (t *idTable) warm(tids []pcommon.TraceID, hashes *[]uint32, oldest int) uint64 {
 	x := &t.index
 	if x.slots == nil {

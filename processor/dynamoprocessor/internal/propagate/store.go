@@ -408,12 +408,18 @@ func (t *Txn) LearnNone(tid pcommon.TraceID) {
 // ahead of the Learn and Lookup calls for them: a look-up in the memory of
 // max_traces traces is mostly cache misses, one after another when the
 // look-ups come one at a time, but the reads of one pass over the batch's
-// trace ids do not wait for each other. It changes nothing; an id may come
-// more than once.
+// trace ids do not wait for each other. learns is how many of them the
+// batch will learn: when they could take the Store past max_traces, the
+// slots of as many of the oldest traces, which it would then forget, are
+// read too. It changes nothing; an id may come more than once.
 func (t *Txn) Warm(tids []pcommon.TraceID, learns int) {
 	s := t.s
+	forget := 0
+	if s.cfg.MaxTraces > 0 {
+		forget = min(learns, max(0, s.ids.len()+learns-s.cfg.MaxTraces))
+	}
 	s.warmHashes = s.warmHashes[:0]
-	s.warmSink += s.ids.warm(tids, &s.warmHashes, learns)
+	s.warmSink += s.ids.warm(tids, &s.warmHashes, forget)
 }
 
 // Lookup returns what is known about the trace's request id.

@@ -589,3 +589,43 @@ func TestEndTakeTakesOverflowInGroups(t *testing.T) {
 	assert.Empty(t, s.ready)
 	s.Unregister(context.Background(), o)
 }
+
+// TestWarmChangesNothing warms a full Store with known, unknown and
+// repeated trace ids, and more lessons to come than it has room for, and
+// checks that every trace still reads as before, in the same order of age,
+// with the same items held.
+func TestWarmChangesNothing(t *testing.T) {
+	s, o, _ := newStore(t, Config{Wait: time.Hour, MaxHeldItems: 10, MaxTraces: 8, TraceTTL: time.Hour})
+	txn := s.Begin()
+	for i := range byte(8) {
+		if i%3 == 0 {
+			txn.LearnNone(tid(i))
+		} else {
+			txn.Learn(tid(i), fmt.Sprintf("r%d", i))
+		}
+	}
+	require.True(t, txn.Hold(o, tid(20), "held", 2))
+	txn.End()
+	state := func() []string {
+		txn := s.Begin()
+		defer txn.End()
+		var out []string
+		for i := range byte(24) {
+			x, st := txn.Lookup(tid(i))
+			out = append(out, fmt.Sprintf("%d:%s:%v", i, x, st))
+		}
+		for i := s.ids.head; i >= 0; i = s.ids.entries[i].next {
+			out = append(out, fmt.Sprintf("age:%d", s.ids.entries[i].tid[0]))
+		}
+		return out
+	}
+	before := state()
+	for _, learns := range []int{0, 3, 8, 20} {
+		txn := s.Begin()
+		txn.Warm([]pcommon.TraceID{tid(1), tid(20), tid(1), tid(9), tid(3)}, learns)
+		txn.End()
+		require.Equal(t, before, state(), "learns=%d", learns)
+		require.Equal(t, 8, s.Traces())
+		require.Equal(t, 2, s.Held())
+	}
+}
