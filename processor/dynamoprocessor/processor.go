@@ -482,7 +482,7 @@ func (s *batchScratch) addLearned(l learned) {
 // is noted already (the items of a trace come in several runs, one per
 // resource).
 func (s *batchScratch) addLookup(tid pcommon.TraceID) {
-	seen := &s.warmSeen[tid[len(tid)-1]&(lookupSlots-1)]
+	seen := &s.warmSeen[lookupSlotOf(tid)]
 	if *seen != tid {
 		*seen = tid
 		s.warm = append(s.warm, tid)
@@ -508,13 +508,17 @@ func learnAll(txn *propagate.Txn, ls []learned) {
 // is mostly cache misses in a collector that remembers 100 000 traces.
 const lookupSlots = 64
 
+// lookupSlotOf is a trace's slot in a lookupCache, and in
+// batchScratch.warmSeen: the last byte of its id (random in W3C trace ids).
+func lookupSlotOf(tid pcommon.TraceID) int { return int(tid[len(tid)-1] & (lookupSlots - 1)) }
+
 // lookupCache remembers what the store said about the traces a batch looked
 // up. No trace's state changes during the batch's transaction, so it stays
-// true until the batch ends; begin forgets it. Direct-mapped by the last
-// byte of the trace id (random in W3C trace ids): a trace whose slot another
-// took is looked up again. A slot with the empty trace id is unused; items
-// without a trace id are never looked up. It lives in the batch's scratch:
-// on the stack, its 2.5 KB made the receiving goroutines' stacks grow.
+// true until the batch ends; begin forgets it. Direct-mapped
+// (lookupSlotOf): a trace whose slot another took is looked up again. A
+// slot with the empty trace id is unused; items without a trace id are
+// never looked up. It lives in the batch's scratch: on the stack, its
+// 2.5 KB made the receiving goroutines' stacks grow.
 type lookupCache struct {
 	slots [lookupSlots]lookupSlot
 }
@@ -530,7 +534,7 @@ type lookupSlot struct {
 }
 
 func (c *lookupCache) lookup(txn *propagate.Txn, tid pcommon.TraceID) (string, propagate.State) {
-	s := &c.slots[tid[len(tid)-1]&(lookupSlots-1)]
+	s := &c.slots[lookupSlotOf(tid)]
 	if s.tid != tid || tid.IsEmpty() {
 		s.tid = tid
 		s.xrid, s.state = txn.Lookup(tid)
