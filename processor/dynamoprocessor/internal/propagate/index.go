@@ -76,11 +76,39 @@ func (x *traceIndex) find(entries []idEntry, tid pcommon.TraceID) (slot uint64, 
 
 // add indexes a trace that is not in the index at position pos.
 func (x *traceIndex) add(tid pcommon.TraceID, pos int32) {
+	x.addHashed(x.hash(tid), pos)
+}
+
+// addHashed is add given the trace id's hash h.
+func (x *traceIndex) addHashed(h uint32, pos int32) {
 	if 2*(x.n+1) > len(x.slots) {
 		x.grow()
 	}
-	x.place(uint64(x.hash(tid))<<32 | uint64(uint32(pos+1)))
+	x.place(uint64(h)<<32 | uint64(uint32(pos+1)))
 	x.n++
+}
+
+// slotOf returns the slot of the key with hash h at position pos, which is
+// in the index: a search that compares slots only, reading no entry.
+func (x *traceIndex) slotOf(h uint32, pos int32) uint64 {
+	want := uint64(h)<<32 | uint64(uint32(pos+1))
+	i := uint64(h) & x.mask
+	for n := 0; x.slots[i] != want; n++ {
+		if n == len(x.slots) {
+			panic("propagate: a key is missing from its index")
+		}
+		i = (i + 1) & x.mask
+	}
+	return i
+}
+
+// peek returns the slot a search for hash h starts at, for warming (0 when
+// the index has no slots).
+func (x *traceIndex) peek(h uint32) uint64 {
+	if x.slots == nil {
+		return 0
+	}
+	return x.slots[uint64(h)&x.mask]
 }
 
 // place puts slot value s (hash bits and position) in the first empty slot

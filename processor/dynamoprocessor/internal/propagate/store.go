@@ -113,10 +113,14 @@ type Chunk struct {
 	txn      uint64 // the Txn that held it (Txn.seq)
 	// prev and next link the pending chunks, oldest first (Store.fifo);
 	// tnext links the pending chunks of the same trace, oldest first, from
-	// the one Store.pending points at, whose ttail is the trace's newest
-	// (nil on the others).
+	// its head in Store.pending, whose ttail is the trace's newest (nil on
+	// the others).
 	prev, next   *Chunk
 	tnext, ttail *Chunk
+	// hash is the trace id's hash in the Store's indexes; pos is the
+	// head's position in Store.pending.
+	hash uint32
+	pos  int32
 }
 
 // DeliverFunc receives released chunks of one owner, oldest first. It runs on
@@ -147,11 +151,10 @@ type Store struct {
 
 	mu  sync.Mutex
 	ids idTable
-	// pending maps a trace with pending chunks to its oldest one: a
-	// pointer per trace, so that adding a chunk to a trace that has some
-	// takes one look-up, and releasing the oldest (overflow, timeout) only
-	// the write or delete of its entry.
-	pending map[pcommon.TraceID]*Chunk
+	// pending finds a trace's oldest pending chunk, so that adding a chunk
+	// to a trace that has some takes one look-up, and releasing the oldest
+	// (overflow, timeout) only the change or removal of its entry.
+	pending pendingIndex
 	fifo    chunkList // still pending
 	ready   []*Chunk
 	held    int    // items pending (not those ready and on their way out)
@@ -178,17 +181,18 @@ func New(cfg Config) *Store {
 	tick = max(tick, time.Millisecond)
 	tick = min(tick, 100*time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Store{
-		cfg:     cfg,
-		tick:    tick,
-		ids:     newIDTable(),
-		pending: map[pcommon.TraceID]*Chunk{},
-		wake:    make(chan struct{}, 1),
+	s := &Store{
+		cfg:  cfg,
+		tick: tick,
+		ids:  newIDTable(),
+		wake: make(chan struct{}, 1),
 
 		overflowWake: max(1, cfg.MaxHeldItems/overflowShare),
 		ctx:          ctx,
 		cancel:       cancel,
 	}
+	s.pending = newPendingIndex(&s.ids.index)
+	return s
 }
 
 // Start starts the releasing goroutine.
@@ -476,11 +480,12 @@ func (t *Txn) HoldIn(c *Chunk, o *Owner, tid pcommon.TraceID, data any, items in
 			t.overflow(h)
 		}
 	}
-	*c = Chunk{TraceID: tid, Data: data, Items: items, owner: o, deadline: t.now.Add(s.cfg.Wait), txn: t.seq}
+	hash := s.ids.index.hash(tid)
+	*c = Chunk{TraceID: tid, Data: data, Items: items, owner: o, deadline: t.now.Add(s.cfg.Wait), txn: t.seq, hash: hash}
 	s.fifo.pushBack(c)
-	if h := s.pending[tid]; h == nil {
+	if h := s.pending.get(tid, hash); h == nil {
 		c.ttail = c
-		s.pending[tid] = c
+		s.pending.add(c)
 	} else {
 		h.ttail.tnext = c
 		h.ttail = c
@@ -544,11 +549,15 @@ func (t *Txn) expired(e *idEntry) bool {
 
 func (t *Txn) releaseTrace(tid pcommon.TraceID, reason Reason, xrid string) {
 	s := t.s
-	h, ok := s.pending[tid]
-	if !ok {
+	if s.pending.len() == 0 {
 		return
 	}
-	delete(s.pending, tid)
+	slot, pos := s.pending.find(tid, s.ids.index.hash(tid))
+	if pos < 0 {
+		return
+	}
+	h := s.pending.heads[pos]
+	s.pending.removeAt(slot, pos)
 	for c := h; c != nil; {
 		next := c.tnext
 		c.tnext, c.ttail = nil, nil
@@ -575,15 +584,15 @@ func (s *Store) removePending(c *Chunk) {
 	if c.ttail != nil {
 		// The trace's oldest chunk, as the fifo's head always is.
 		if n := c.tnext; n == nil {
-			delete(s.pending, c.TraceID)
+			s.pending.remove(c)
 		} else {
 			n.ttail = c.ttail
-			s.pending[c.TraceID] = n
+			s.pending.replace(c, n)
 		}
 		c.tnext, c.ttail = nil, nil
 		return
 	}
-	h := s.pending[c.TraceID]
+	h := s.pending.get(c.TraceID, c.hash)
 	for prev := h; prev.tnext != nil; prev = prev.tnext {
 		if prev.tnext != c {
 			continue

@@ -344,7 +344,8 @@ func TestChunksOfOneTrace(t *testing.T) {
 	assert.Equal(t, []any{"a", "c", "e", "x", "big"}, data)
 	assert.Equal(t, []Reason{ReasonOverflow, ReasonOverflow, ReasonRequestID, ReasonShutdown, ReasonShutdown}, reasons)
 	assert.Zero(t, s.Held())
-	assert.Empty(t, s.pending)
+	assert.Zero(t, s.pending.len())
+	assert.Empty(t, s.pending.heads)
 }
 
 // Making room pushes out the rest of the batch (Txn) the oldest chunks came
@@ -415,7 +416,8 @@ func TestTraceListAfterNewestAndOldestGo(t *testing.T) {
 	data, reasons := dataAndReasons(r1.got())
 	assert.Equal(t, []any{"a", "b", "d", "e", "x"}, data)
 	assert.Equal(t, []Reason{ReasonOverflow, ReasonRequestID, ReasonRequestID, ReasonRequestID, ReasonShutdown}, reasons)
-	assert.Empty(t, s.pending)
+	assert.Zero(t, s.pending.len())
+	assert.Empty(t, s.pending.heads)
 }
 
 // Chunks released to make room wake the releasing goroutine only once they
@@ -593,7 +595,7 @@ func TestEndTakeTakesOverflowInGroups(t *testing.T) {
 // TestWarmChangesNothing warms a full Store with known, unknown and
 // repeated trace ids, and more lessons to come than it has room for, and
 // checks that every trace still reads as before, in the same order of age,
-// with the same items held.
+// with the same items held, each found from its trace.
 func TestWarmChangesNothing(t *testing.T) {
 	s, o, _ := newStore(t, Config{Wait: time.Hour, MaxHeldItems: 10, MaxTraces: 8, TraceTTL: time.Hour})
 	txn := s.Begin()
@@ -616,6 +618,9 @@ func TestWarmChangesNothing(t *testing.T) {
 		}
 		for i := s.ids.head; i >= 0; i = s.ids.entries[i].next {
 			out = append(out, fmt.Sprintf("age:%d", s.ids.entries[i].tid[0]))
+		}
+		for c := s.fifo.head; c != nil; c = c.next {
+			out = append(out, fmt.Sprintf("held:%d:%v:%v", c.TraceID[0], c.Data, s.pending.get(c.TraceID, c.hash) != nil))
 		}
 		return out
 	}
