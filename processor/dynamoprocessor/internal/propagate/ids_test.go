@@ -38,10 +38,16 @@ func (m *idModel) moveToBack(tid pcommon.TraceID) {
 // runs of slots that wrap around the end and removals have to move keys
 // back.
 func TestIDTableMatchesModel(t *testing.T) {
+	runWithHashBits(t, 10, testIDTableMatchesModel)
+}
+
+// runWithHashBits runs test with seeds 0 to seeds-1, with the index's real
+// hash and with hashes cut to 2 bits and to none.
+func runWithHashBits(t *testing.T, seeds uint64, test func(t *testing.T, seed, hashBits uint64)) {
 	for _, bits := range []uint64{^uint64(0), 3, 0} {
-		for seed := range uint64(10) {
+		for seed := range seeds {
 			t.Run(fmt.Sprintf("hash_bits=%x/%d", bits, seed), func(t *testing.T) {
-				testIDTableMatchesModel(t, seed, bits)
+				test(t, seed, bits)
 			})
 		}
 	}

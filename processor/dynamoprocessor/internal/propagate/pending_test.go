@@ -1,7 +1,6 @@
 package propagate
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -20,13 +19,7 @@ import (
 // and to none put every trace in a few runs of slots, so that look-ups
 // pass other traces' heads and removals move them back.
 func TestPendingMatchesModel(t *testing.T) {
-	for _, bits := range []uint64{^uint64(0), 3, 0} {
-		for seed := range uint64(8) {
-			t.Run(fmt.Sprintf("hash_bits=%x/%d", bits, seed), func(t *testing.T) {
-				testPendingMatchesModel(t, seed, bits)
-			})
-		}
-	}
+	runWithHashBits(t, 8, testPendingMatchesModel)
 }
 
 func testPendingMatchesModel(t *testing.T, seed, hashBits uint64) {
