@@ -102,15 +102,6 @@ func (x *traceIndex) slotOf(h uint32, pos int32) uint64 {
 	return i
 }
 
-// peek returns the slot a search for hash h starts at, for warming (0 when
-// the index has no slots).
-func (x *traceIndex) peek(h uint32) uint64 {
-	if x.slots == nil {
-		return 0
-	}
-	return x.slots[uint64(h)&x.mask]
-}
-
 // place puts slot value s (hash bits and position) in the first empty slot
 // from its home on.
 func (x *traceIndex) place(s uint64) {

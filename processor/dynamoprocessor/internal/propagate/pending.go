@@ -5,28 +5,24 @@ import "go.opentelemetry.io/collector/pdata/pcommon"
 // pendingIndex finds, by trace id, the oldest pending chunk of a trace
 // that has any (its head: the rest hang from it by Chunk.tnext).
 //
-// It is the Store's own hash index (traceIndex, keyed like the idTable's,
-// so that one hash serves both) over a slice of head pointers, not a Go
-// map. With items held for traces whose request id never comes, every
-// batch adds traces and, to make room, removes the oldest ones: in a Go
-// map of that many traces each of those was a search through cold memory
-// (directory, table, group), and together they were about a third of such
-// a batch's processing. Here a search reads one slot, nearly always, and
-// the head it points at, which the caller was going to read anyway; a head
-// that leaves finds its own slot from the hash and position it keeps
-// (Chunk.hash, Chunk.pos), comparing slots only, without hashing again.
-// The slots and the slice grow with the traces pending, which
-// max_held_items bounds, and are kept once grown; the slice's free
-// positions are reused.
+// It is the Store's own hash index (a traceIndex, given the hashes the
+// idTable's index computes, so that one hash serves both: it never hashes
+// itself) over a slice of head pointers, not a Go map. With items held for
+// traces whose request id never comes, every batch adds traces and, to
+// make room, removes the oldest ones: in a Go map of that many traces each
+// of those was a search through cold memory (directory, table, group), and
+// together they were about a third of such a batch's processing. Here a
+// search reads one slot, nearly always, and the head it points at, which
+// the caller was going to read anyway; a head that leaves finds its own
+// slot from the hash and position it keeps (Chunk.hash, Chunk.pos),
+// comparing slots only, without hashing again. The slots and the slice
+// grow with the traces pending, which max_held_items bounds, and are kept
+// once grown; the slice's free positions are reused. The zero value is
+// empty and ready.
 type pendingIndex struct {
 	index traceIndex
 	heads []*Chunk // by position; nil when free
 	free  []int32
-}
-
-// newPendingIndex returns an index hashing as keys does.
-func newPendingIndex(keys *traceIndex) pendingIndex {
-	return pendingIndex{index: traceIndex{k0: keys.k0, k1: keys.k1, k2: keys.k2, k3: keys.k3, hashBits: keys.hashBits}}
 }
 
 // len is the number of traces with pending chunks.

@@ -26,7 +26,7 @@ func testPendingMatchesModel(t *testing.T, seed, hashBits uint64) {
 	rng := rand.New(rand.NewPCG(seed, 2))
 	const maxHeld = 24
 	s := New(Config{Wait: time.Hour, MaxHeldItems: maxHeld, MaxTraces: 1 << 20})
-	s.ids.index.hashBits, s.pending.index.hashBits = hashBits, hashBits
+	s.ids.index.hashBits = hashBits // the pending index takes its hashes
 	o := s.Register(nil)
 
 	type held struct {

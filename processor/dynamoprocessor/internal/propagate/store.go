@@ -181,7 +181,7 @@ func New(cfg Config) *Store {
 	tick = max(tick, time.Millisecond)
 	tick = min(tick, 100*time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Store{
+	return &Store{
 		cfg:  cfg,
 		tick: tick,
 		ids:  newIDTable(),
@@ -191,8 +191,6 @@ func New(cfg Config) *Store {
 		ctx:          ctx,
 		cancel:       cancel,
 	}
-	s.pending = newPendingIndex(&s.ids.index)
-	return s
 }
 
 // Start starts the releasing goroutine.
