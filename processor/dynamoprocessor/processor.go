@@ -160,7 +160,7 @@ type batchScratch struct {
 	learn []learned
 	// learnt says, per trace, what learn already has for it (learntID,
 	// learntNone), so that each lesson reaches the store once per batch.
-	learnt map[pcommon.TraceID]uint8
+	learnt tidMap
 	// warm is the trace ids the batch will learn (and, in a traces
 	// pipeline, look up), for propagate.Txn.Warm; an id may come more than
 	// once.
@@ -178,7 +178,7 @@ type batchScratch struct {
 	items    []holdItem
 	traces   []holdTrace
 	scopes   []holdScope
-	traceIdx map[pcommon.TraceID]int32
+	traceIdx tidMap // a trace's index in traces
 
 	// lookups is the batch's look-up cache (see lookupCache.begin).
 	lookups lookupCache
@@ -186,7 +186,7 @@ type batchScratch struct {
 
 func (s *batchScratch) reset() {
 	s.learn = s.learn[:0]
-	clear(s.learnt)
+	s.learnt.reset()
 	s.warm = s.warm[:0]
 	clear(s.warmSeen[:])
 	s.flags = s.flags[:0]
@@ -195,7 +195,7 @@ func (s *batchScratch) reset() {
 	clear(s.traces)
 	s.traces = s.traces[:0]
 	s.scopes = s.scopes[:0]
-	clear(s.traceIdx)
+	s.traceIdx.reset()
 }
 
 // holdItem is an item of the batch whose trace's request id is not known.
@@ -228,15 +228,12 @@ func (s *batchScratch) addHold(tid pcommon.TraceID, rs, ss, k int) {
 	if n := len(s.traces); n > 0 && s.traces[n-1].tid == tid {
 		t = int32(n - 1)
 	} else {
-		if s.traceIdx == nil {
-			s.traceIdx = map[pcommon.TraceID]int32{}
-		}
-		var ok bool
-		if t, ok = s.traceIdx[tid]; !ok {
-			t = int32(n)
-			s.traceIdx[tid] = t
+		idx, added := s.traceIdx.at(tid)
+		if added {
+			*idx = int32(n)
 			s.traces = append(s.traces, holdTrace{tid: tid})
 		}
+		t = *idx
 	}
 	s.traces[t].n++
 	if n := len(s.scopes); n == 0 || s.scopes[n-1].rs != int32(rs) || s.scopes[n-1].ss != int32(ss) {
@@ -443,7 +440,7 @@ func (hb *heldBatch) taking(nres int) (res, scopes []int32) {
 }
 
 const (
-	learntID   uint8 = 1 << iota // a request id of the trace is in learn
+	learntID   int32 = 1 << iota // a request id of the trace is in learn
 	learntNone                   // the trace's root without one is in learn
 )
 
@@ -459,20 +456,17 @@ func (s *batchScratch) addLearned(l learned) {
 	if n := len(s.learn); n > 0 && s.learn[n-1] == l {
 		return
 	}
-	if s.learnt == nil {
-		s.learnt = map[pcommon.TraceID]uint8{}
-	}
-	had := s.learnt[l.tid]
+	had, _ := s.learnt.at(l.tid)
 	if l.none {
-		if had != 0 {
+		if *had != 0 {
 			return
 		}
-		s.learnt[l.tid] = learntNone
+		*had = learntNone
 	} else {
-		if had&learntID != 0 {
+		if *had&learntID != 0 {
 			return
 		}
-		s.learnt[l.tid] = had | learntID
+		*had |= learntID
 	}
 	s.learn = append(s.learn, l)
 	s.warm = append(s.warm, l.tid)

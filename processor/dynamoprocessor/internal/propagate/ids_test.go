@@ -266,7 +266,7 @@ func TestIndexSpreadsStructuredTraceIDs(t *testing.T) {
 				tbl := newIDTable()
 				if set > 0 {
 					x := &tbl.index
-					x.k0, x.k1, x.k2, x.k3 = keys.Uint64(), keys.Uint64(), keys.Uint64(), keys.Uint64()
+					x.keys = Hasher{keys.Uint64(), keys.Uint64(), keys.Uint64(), keys.Uint64()}
 				}
 				for i := range n {
 					tbl.insert(shape(i), "", true, tbl.base)

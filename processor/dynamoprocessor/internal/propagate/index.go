@@ -1,10 +1,6 @@
 package propagate // import "github.com/otelcol-dynamo/otelcol-dynamo/processor/dynamoprocessor/internal/propagate"
 
 import (
-	"encoding/binary"
-	"math/bits"
-	"math/rand/v2"
-
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
@@ -16,25 +12,13 @@ import (
 // their entry) with the entry's position + 1; 0 is an empty slot.
 // Removal moves later keys of the same run back (backward-shift deletion),
 // so there are no tombstones to lengthen later searches. Nothing in it is a
-// pointer the garbage collector follows.
-//
-// The hash is keyed per process: trace ids come from clients, and a
-// predictable hash would let one crowd a single run of slots. It is the
-// mixing step of wyhash twice: a 64×64→128-bit multiply of the id's two
-// halves, each XORed with a random key, folded to 64 bits, then the same
-// with the fold and two more keys. About 4 ns, where hash/maphash's
-// generic Comparable took about 12, and a trace's first batches hash its
-// id several times (look-up, learning, adding, forgetting). One multiply
-// alone spread counters well with most keys, but with some it put them
-// hundreds of slots from home (TestIndexSpreadsStructuredTraceIDs).
+// pointer the garbage collector follows. The hash is a Hasher's, keyed
+// per process.
 type traceIndex struct {
 	slots []uint64
 	mask  uint64 // len(slots) - 1
 	n     int
-	k0    uint64
-	k1    uint64
-	k2    uint64
-	k3    uint64
+	keys  Hasher
 	// hashBits keeps only some bits of every hash; tests lower it to force
 	// collisions. All ones otherwise.
 	hashBits uint64
@@ -43,15 +27,11 @@ type traceIndex struct {
 const minIndexSlots = 16
 
 func newTraceIndex() traceIndex {
-	// math/rand/v2's global source is seeded from the operating system's
-	// randomness and not observable from outside the process.
-	return traceIndex{k0: rand.Uint64(), k1: rand.Uint64(), k2: rand.Uint64(), k3: rand.Uint64(), hashBits: ^uint64(0)}
+	return traceIndex{keys: NewHasher(), hashBits: ^uint64(0)}
 }
 
 func (x *traceIndex) hash(tid pcommon.TraceID) uint32 {
-	hi, lo := bits.Mul64(binary.LittleEndian.Uint64(tid[:8])^x.k0, binary.LittleEndian.Uint64(tid[8:])^x.k1)
-	hi, lo = bits.Mul64(hi^lo^x.k2, x.k3)
-	return uint32((hi ^ lo) & x.hashBits)
+	return x.keys.Hash(tid) & uint32(x.hashBits)
 }
 
 // find returns the slot of tid and its entry's position, or the slot where
