@@ -349,18 +349,33 @@ type ownerChunks struct {
 // Deliver hands the chunks to their owners, in the caller's goroutine. An
 // owner busy delivering (to another batch, or further up this goroutine's
 // stack, through a connector back into the same processor) gets its chunks
-// from a goroutine of their own once it is done.
+// from a goroutine of their own once it is done. When one owner's delivery
+// panics (a next consumer's panic, which an HTTP server recovers from), the
+// owners after it still get theirs, each from a goroutine of its own, and
+// the panic goes on up: their chunks are not lost, and Unregister does not
+// wait forever for deliveries that never ran.
 func (r Release) Deliver() {
-	for _, g := range r.groups {
+	next := 0
+	defer func() {
+		for _, g := range r.groups[next:] {
+			go deliverWhenFree(r.ctx, g)
+		}
+	}()
+	for next < len(r.groups) {
+		g := r.groups[next]
+		next++
 		if g.o.delivering.TryLock() {
 			deliverLocked(r.ctx, g)
 			continue
 		}
-		go func() {
-			g.o.delivering.Lock()
-			deliverLocked(r.ctx, g)
-		}()
+		go deliverWhenFree(r.ctx, g)
 	}
+}
+
+// deliverWhenFree delivers g once its owner's earlier delivery is done.
+func deliverWhenFree(ctx context.Context, g ownerChunks) {
+	g.o.delivering.Lock()
+	deliverLocked(ctx, g)
 }
 
 // deliverLocked delivers g, whose owner's delivering lock the caller holds,

@@ -508,6 +508,47 @@ func TestEndTakeDeliversInTheCallersGoroutine(t *testing.T) {
 	assert.Len(t, r1.got(), 2, "trace 2 released at Unregister")
 }
 
+// A delivery that panics (the next consumer's panic, recovered further up
+// by an HTTP server) goes on up, and the owners after it in the same
+// Release still get their chunks: nothing released is lost, and Unregister
+// returns instead of waiting for a delivery that never ran.
+func TestPanickingDeliveryLosesNoOtherOwnersChunks(t *testing.T) {
+	s := New(Config{Wait: time.Hour, MaxHeldItems: 10, MaxTraces: 10})
+	calls := 0
+	bad := s.Register(func(context.Context, []*Chunk) {
+		calls++
+		panic("next consumer")
+	})
+	good := &recorder{}
+	o := s.Register(good.deliver)
+	require.True(t, hold(s, bad, tid(1), "spans", 1)) // first in the Release
+	require.True(t, hold(s, o, tid(1), "records", 1))
+
+	txn := s.Begin()
+	txn.Learn(tid(1), "req-1")
+	rel := txn.EndTake()
+	require.Len(t, rel.groups, 2)
+	require.Same(t, bad, rel.groups[0].o, "the panicking owner's delivery comes first")
+	assert.PanicsWithValue(t, "next consumer", rel.Deliver)
+	assert.Equal(t, 1, calls)
+
+	got := good.waitFor(t, 1)
+	assert.Equal(t, "records", got[0].Data)
+	assert.Equal(t, "req-1", got[0].XRequestID)
+
+	done := make(chan struct{})
+	go func() {
+		s.Unregister(context.Background(), o)
+		s.Unregister(context.Background(), bad)
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Unregister still waits for a delivery after the panic")
+	}
+}
+
 // An owner's deliveries never overlap. A delivery that causes another
 // release for the same owner (a connector leading back into the processor)
 // does not wait for itself: the second goes on once the first is done.
