@@ -8,7 +8,7 @@ import (
 
 // tidMap maps the trace ids of one batch to an int32 each (the trace's
 // index in batchScratch.traces, what the batch's lessons say of it). It
-// lives in the batch's scratch and is emptied after every batch: reset
+// lives in the batch's scratch and is emptied for every batch: reset
 // ends a generation in O(1), where clearing a Go map visits all of its
 // buckets, and a look-up is a keyed hash and a probe of neighbouring slots
 // of one flat array (linear probing, at most half full).
