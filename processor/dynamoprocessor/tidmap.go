@@ -71,15 +71,12 @@ func (m *tidMap) grow() {
 	old := m.slots
 	m.slots = make([]tidSlot, max(minTidMapSlots, 2*len(old)))
 	m.mask = uint32(len(m.slots) - 1)
+	m.n = 0
 	for _, s := range old {
-		if s.gen != m.gen {
-			continue
-		}
-		for i := tidKeys.Hash(s.tid) & m.mask; ; i = (i + 1) & m.mask {
-			if m.slots[i].gen != m.gen {
-				m.slots[i] = s
-				break
-			}
+		if s.gen == m.gen {
+			// At most half of old was used: at does not grow again.
+			v, _ := m.at(s.tid)
+			*v = s.val
 		}
 	}
 }
