@@ -54,6 +54,8 @@ func (p *logsProcessor) process(ctx context.Context, ld plog.Logs) (plog.Logs, e
 
 	var st normalize.Stats
 	norm := p.sh.norm
+	// Without propagation nothing reads what the first pass notes for it.
+	prop := p.sh.store != nil
 	lookups := 0
 	// One state for every resource, reset by BeginResource.
 	var state normalize.ResourceState
@@ -70,6 +72,9 @@ func (p *logsProcessor) process(ctx context.Context, ld plog.Logs) (plog.Logs, e
 			for k := 0; k < lrs.Len(); k++ {
 				lr := lrs.At(k)
 				r := norm.LogRecord(&state, lr, &st)
+				if !prop {
+					continue
+				}
 				tid := lr.TraceID()
 				var f uint8
 				if r.Changed {
@@ -99,7 +104,7 @@ func (p *logsProcessor) process(ctx context.Context, ld plog.Logs) (plog.Logs, e
 	}
 
 	removed := false
-	if p.sh.store != nil && (len(sc.learn) > 0 || lookups > 0) {
+	if prop && (len(sc.learn) > 0 || lookups > 0) {
 		removed = p.propagate(ctx, ld, sc, lookups, &st)
 	}
 	p.sh.record(ctx, &st, p.sigOpt)

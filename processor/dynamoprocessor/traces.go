@@ -54,6 +54,8 @@ func (p *tracesProcessor) process(ctx context.Context, td ptrace.Traces) (ptrace
 
 	var st normalize.Stats
 	norm := p.sh.norm
+	// Without propagation nothing reads what the first pass notes for it.
+	prop := p.sh.store != nil
 	lookups := 0
 	removed := false
 	// One state for every resource, reset by BeginResource.
@@ -66,6 +68,10 @@ func (p *tracesProcessor) process(ctx context.Context, td ptrace.Traces) (ptrace
 		for j := 0; j < sss.Len(); j++ {
 			sss.At(j).Spans().RemoveIf(func(span ptrace.Span) bool {
 				r := norm.Span(&state, span, &st)
+				if !prop {
+					removed = removed || r.Drop
+					return r.Drop
+				}
 				tid := span.TraceID()
 				if !tid.IsEmpty() {
 					switch {
@@ -95,7 +101,7 @@ func (p *tracesProcessor) process(ctx context.Context, td ptrace.Traces) (ptrace
 		norm.EndResource(&state, rs.Resource())
 	}
 
-	if p.sh.store != nil && (len(sc.learn) > 0 || lookups > 0) {
+	if prop && (len(sc.learn) > 0 || lookups > 0) {
 		if p.propagate(ctx, td, sc, lookups, &st) {
 			removed = true
 		}
