@@ -3,6 +3,8 @@ package bench
 import (
 	"context"
 	"fmt"
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -416,4 +418,27 @@ func sumUnsampled(ld plog.Logs) int {
 		}
 	}
 	return n
+}
+
+// TestRuleTogglesChangeTheOutput checks the premise of BenchmarkRuleCosts:
+// on its workload, turning any one rule off (or every rule) changes spans
+// the default configuration gives, so each rule has work to do there, and
+// every span still comes out.
+func TestRuleTogglesChangeTheOutput(t *testing.T) {
+	w := ruleCostWorkload()
+	all := spanViews(runTraces(t, allRules, w))
+	require.Len(t, all, w.Spans)
+	for _, r := range append(slices.Clone(ruleToggles), everyRule) {
+		t.Run(r.name, func(t *testing.T) {
+			got := spanViews(runTraces(t, without(r), w))
+			require.Len(t, got, w.Spans)
+			changed := 0
+			for id, v := range all {
+				if !reflect.DeepEqual(v, got[id]) {
+					changed++
+				}
+			}
+			require.Positive(t, changed, "with %s off, every span is as with every rule on", r.name)
+		})
+	}
 }

@@ -82,6 +82,10 @@ var specs = map[string]spec{
 		title:   "Log records of traces that are not sampled (one trace in ten sampled): passed on (default) vs held (`propagation.hold_unsampled`)",
 		metrics: []string{"*/cpu-s", "allocs/*"}, ratio: "*/cpu-s", ours: "dynamo", base: "hold_unsampled",
 	},
+	"BenchmarkRuleCosts": {
+		title:   "Cost of each rule: the default configuration (`all`) against the same with one rule off (`without`), per span (the default mix in batches of 12 requests, about 100 spans, roots in the next batch)",
+		metrics: []string{"cpu-ns/span", "allocs/span"}, ratio: "cpu-ns/span", overhead: true, ours: "all", base: "without",
+	},
 	"BenchmarkScalingHeldTraces": {
 		title:   "Scaling: traces held for propagation",
 		metrics: []string{"cpu-ns/span", "allocs/span", "held-bytes/trace", "data-bytes/trace"},
@@ -92,7 +96,7 @@ var specs = map[string]spec{
 var order = []string{
 	"BenchmarkProcessor", "BenchmarkReceiver", "BenchmarkReceiverProcess", "BenchmarkPipeline", "BenchmarkPipelineParts",
 	"BenchmarkPipelineCandidate", "BenchmarkReceiverLineLength", "BenchmarkScalingSpansPerTrace", "BenchmarkScalingBatchSize", "BenchmarkScalingAttributes", "BenchmarkScalingHeldTraces",
-	"BenchmarkUnsampledRecords",
+	"BenchmarkUnsampledRecords", "BenchmarkRuleCosts",
 }
 
 // result is every measurement of one benchmark (one name, many runs).
