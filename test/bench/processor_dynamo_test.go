@@ -76,6 +76,10 @@ var everyRule = ruleToggle{"every_rule", func(c *dynamoprocessor.Config) {
 	}
 }}
 
+// ruleCostCases are the toggles BenchmarkRuleCosts measures, one rule at
+// a time, then every rule.
+var ruleCostCases = append(slices.Clone(ruleToggles), everyRule)
+
 // allRules is the default configuration under the name BenchmarkRuleCosts
 // gives it.
 var allRules = candidate{name: "all", factory: dynamoCandidate.factory, config: dynamoCandidate.config}
@@ -84,9 +88,9 @@ var allRules = candidate{name: "all", factory: dynamoCandidate.factory, config: 
 func without(r ruleToggle) candidate {
 	return candidate{
 		name:    "without",
-		factory: dynamoprocessor.NewFactory(),
+		factory: dynamoCandidate.factory,
 		config: func(tb testing.TB) component.Config {
-			cfg := dynamoprocessor.NewFactory().CreateDefaultConfig().(*dynamoprocessor.Config)
+			cfg := dynamoCandidate.factory.CreateDefaultConfig().(*dynamoprocessor.Config)
 			r.off(cfg)
 			require.NoError(tb, cfg.Validate())
 			return cfg
@@ -111,7 +115,7 @@ func ruleCostWorkload() *Workload {
 // request ids the request_id rule finds.
 func BenchmarkRuleCosts(b *testing.B) {
 	w := ruleCostWorkload().Freeze()
-	for _, r := range append(slices.Clone(ruleToggles), everyRule) {
+	for _, r := range ruleCostCases {
 		for _, c := range []candidate{allRules, without(r)} {
 			b.Run(r.name+"/"+c.name, func(b *testing.B) { benchTraces(b, c, w) })
 		}
