@@ -62,8 +62,8 @@ func (t *idTable) get(tid pcommon.TraceID) *idEntry {
 	return nil
 }
 
-// warm reads the index slots the look-ups of tids and of the oldest
-// entries start at, then the entries of the tids' slots whose hash
+// warm reads the index slots (and their tags) the look-ups of tids and of
+// the oldest entries start at, then the entries of the tids' slots whose hash
 // matches, and returns a sum of what it read (for the caller to keep).
 // Within each pass the reads are independent of each other, so that their
 // cache misses overlap. hashes is scratch space.
@@ -77,11 +77,13 @@ func (t *idTable) warm(tids []pcommon.TraceID, hashes *[]uint32, oldest int) uin
 	for _, tid := range tids {
 		h := x.hash(tid)
 		hs = append(hs, h)
-		sum += x.slots[uint64(h)&x.mask]
+		i := uint64(h) & x.mask
+		sum += x.slots[i] + uint64(x.tags[i])
 	}
 	for i := t.head; i >= 0 && oldest > 0; i, oldest = t.entries[i].next, oldest-1 {
 		h := x.hash(t.entries[i].tid)
-		sum += x.slots[uint64(h)&x.mask]
+		j := uint64(h) & x.mask
+		sum += x.slots[j] + uint64(x.tags[j])
 	}
 	*hashes = hs
 	for _, h := range hs {

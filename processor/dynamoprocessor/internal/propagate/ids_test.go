@@ -122,6 +122,7 @@ func testIDTableMatchesModel(t *testing.T, seed, hashBits uint64) {
 			}
 		}
 		require.Equal(t, tbl.len(), used, "step %d", step)
+		requireTagsMatchSlots(t, &tbl.index, step)
 		require.LessOrEqual(t, 2*used, len(tbl.index.slots), "step %d", step)
 		if tbl.len() == 0 {
 			require.Nil(t, tbl.index.slots, "step %d", step)
@@ -152,6 +153,28 @@ func testIDTableMatchesModel(t *testing.T, seed, hashBits uint64) {
 		}
 	}
 	require.LessOrEqual(t, inUse, tbl.len()+1)
+}
+
+// requireTagsMatchSlots checks that every tag of the index says what its
+// slot holds: 0 for an empty slot, the tag of its hash otherwise. Searches
+// read only the tags to find where a run ends, so a tag left behind by a
+// removal, or missing after a move, loses keys or ends runs early.
+func requireTagsMatchSlots(t *testing.T, x *traceIndex, step int) {
+	t.Helper()
+	if !x.tagged {
+		require.Nil(t, x.tags, "step %d: tags of an untagged index", step)
+		return
+	}
+	require.Len(t, x.tags, len(x.slots), "step %d", step)
+	for i, s := range x.slots {
+		want := uint8(0)
+		if s != 0 {
+			want = tagOf(uint32(s >> 32))
+		}
+		if x.tags[i] != want {
+			require.Failf(t, "tag out of step with its slot", "step %d: slot %d holds %x, tag %d, want %d", step, i, s, x.tags[i], want)
+		}
+	}
 }
 
 // TestIDTableFreesBlocks remembers far more ids than fit in one block, in

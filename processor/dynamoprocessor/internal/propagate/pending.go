@@ -20,8 +20,8 @@ import "go.opentelemetry.io/collector/pdata/pcommon"
 // once grown; the slice's free positions are reused. The zero value is
 // empty and ready.
 type pendingIndex struct {
-	index traceIndex
-	heads []*Chunk // by position; nil when free
+	index traceIndex // untagged (see traceIndex): the zero value
+	heads []*Chunk   // by position; nil when free
 	free  []int32
 }
 

@@ -136,5 +136,7 @@ func testPendingMatchesModel(t *testing.T, seed, hashBits uint64) {
 			}
 		}
 		require.Equal(t, s.pending.len(), live, "step %d: heads in use", step)
+		requireTagsMatchSlots(t, &s.pending.index, step)
+		requireTagsMatchSlots(t, &s.ids.index, step)
 	}
 }
