@@ -19,13 +19,13 @@ import (
 // byte per slot (tags): 0 for an empty slot, else 8 more bits of its key's
 // hash. Its searches probe the tags and read a slot only where the tag
 // matches. Many of its searches are for a trace that is not there and
-// stays out (a log record whose trace's spans are not sampled, or
-// have not come yet), and of 100 000 traces the slots are 2 MiB, more than stays in
-// a core's cache beside the batches: the tags are an eighth of that, so
-// such a search usually ends in the cache. Where nearly every search for
-// a missing trace is followed by adding it (the pending chunks' index),
-// the slot is read for the write anyway and the tags only add to what is
-// read: that index has none.
+// stays out (a log record whose trace's spans are not sampled, or have
+// not come yet), and of 100 000 traces the slots are 2 MiB, more than
+// stays in a core's cache beside the batches: the tags are an eighth of
+// that, so such a search usually ends in the cache. Where nearly every
+// search for a missing trace is followed by adding it (the pending
+// chunks' index), the slot is read for the write anyway and the tags
+// only add to what is read: that index has none.
 type traceIndex struct {
 	slots []uint64
 	mask  uint64 // len(slots) - 1
