@@ -171,9 +171,9 @@ func (p *logsProcessor) propagate(ctx context.Context, ld plog.Logs, sc *batchSc
 // holdLogs moves the records of ld whose trace's chunk holds them into hb's
 // container. A resource whose records are all held goes into it as it is;
 // others are copied there, with each scope that has records to hold: a
-// scope whose records are all held gives its records as they are, others one
-// by one. When all of the batch's records are held, its resources go as
-// they are.
+// scope whose records are all held gives its records as they are, others
+// split as moveHeld does. When all of the batch's records are held, its
+// resources go as they are.
 func holdLogs(ld plog.Logs, sc *batchScratch, hb *heldBatch) {
 	hb.logs = plog.NewLogs()
 	hrls := hb.logs.ResourceLogs()
@@ -225,17 +225,7 @@ func holdLogs(ld plog.Logs, sc *batchScratch, hb *heldBatch) {
 			sc.placeAsIs(si, cs)
 			continue
 		}
-		recs := hsl.LogRecords()
-		recs.EnsureCapacity(int(hs.n))
-		first, end := sc.scopeItems(si)
-		for i := first; i < end; i++ {
-			if sc.heldItem(i) {
-				sc.place(i, cs, recs.Len())
-				lrs.At(int(sc.items[i].idx)).MoveTo(recs.AppendEmpty())
-			}
-		}
-		rm := sc.movedOut(first, end)
-		lrs.RemoveIf(func(plog.LogRecord) bool { return rm() })
+		moveHeld(sc, si, cs, lrs, hsl.LogRecords())
 	}
 }
 

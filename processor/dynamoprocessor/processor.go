@@ -346,21 +346,71 @@ func (s *batchScratch) resourceHeld(si int, items func(ss int) int, nscopes int)
 // heldItem reports whether item i is held (its trace's chunk is).
 func (s *batchScratch) heldItem(i int) bool { return s.traces[s.items[i].trace].chunk != nil }
 
-// movedOut returns a RemoveIf predicate, called once per item of the scope
-// whose items are items[first:end] in order, that is true for the held ones.
-func (s *batchScratch) movedOut(first, end int) func() bool {
+// heldOf returns a function, called once per item of the scope whose
+// items are items[first:end] (in order), that returns the index in items
+// of the item if it is held, else -1.
+func (s *batchScratch) heldOf(first, end int) func() int {
 	next, k := first, int32(0)
-	return func() bool {
+	return func() int {
 		for next < end && !s.heldItem(next) {
 			next++
 		}
-		rm := next < end && s.items[next].idx == k
-		if rm {
+		i := -1
+		if next < end && s.items[next].idx == k {
+			i = next
 			next++
 		}
 		k++
-		return rm
+		return i
 	}
+}
+
+// movable is a pdata item: ptrace.Span, plog.LogRecord.
+type movable[E any] interface{ MoveTo(dest E) }
+
+// itemSlice is a pdata slice of such items.
+type itemSlice[S, E any] interface {
+	Len() int
+	At(i int) E
+	AppendEmpty() E
+	EnsureCapacity(n int)
+	MoveAndAppendTo(dest S)
+	RemoveIf(f func(E) bool)
+}
+
+// moveHeld moves the held items of scope si, src, into dst (empty, of scope
+// cs of the heldBatch's container), in order, and notes where each went;
+// the items that are not held stay in src, in order. An item moved one by
+// one costs an allocation, so the fewer side moves that way: the held
+// items when they are at most half, else the others, after src went into
+// dst as it was (a slice of pointers, moved without a copy).
+func moveHeld[S itemSlice[S, E], E movable[E]](sc *batchScratch, si, cs int, src, dst S) {
+	first, end := sc.scopeItems(si)
+	held := int(sc.scopes[si].n)
+	next := sc.heldOf(first, end)
+	if held <= src.Len()-held {
+		dst.EnsureCapacity(held)
+		for i := first; i < end; i++ {
+			if sc.heldItem(i) {
+				sc.place(i, cs, dst.Len())
+				src.At(int(sc.items[i].idx)).MoveTo(dst.AppendEmpty())
+			}
+		}
+		src.RemoveIf(func(E) bool { return next() >= 0 })
+		return
+	}
+	src.MoveAndAppendTo(dst)
+	src.EnsureCapacity(dst.Len() - held)
+	pos := 0
+	dst.RemoveIf(func(e E) bool {
+		if i := next(); i >= 0 {
+			sc.place(i, cs, pos)
+			pos++
+			return false
+		}
+		e.MoveTo(src.AppendEmpty())
+		return true
+	})
 }
 
 // heldBatch is what one incoming batch holds: one container (plog.Logs or

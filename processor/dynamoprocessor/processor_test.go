@@ -956,6 +956,80 @@ func testHeldBatchReleasedTraceByTrace(t *testing.T, signal string, items []mixe
 	waitCount(t, "items delivered", len(items), count)
 	checkSeen(t, items, seen(), xrids)
 	assert.Zero(t, h.metric(t, "otelcol_processor_dynamo_held_items"))
+	checkOrder(t, items, deliveredScopes(h, signal))
+}
+
+// deliveredScopes returns, per batch delivered to the sink of signal (in
+// the order they came), the ids of the items of each of its scopes, in
+// order (roots sent to release traces left out).
+func deliveredScopes(h *harness, signal string) [][][]string {
+	var out [][][]string
+	if signal == "logs" {
+		for _, ld := range h.ls.AllLogs() {
+			var batch [][]string
+			for _, rl := range ld.ResourceLogs().All() {
+				for _, sl := range rl.ScopeLogs().All() {
+					var ids []string
+					for _, lr := range sl.LogRecords().All() {
+						ids = append(ids, lr.Body().Str())
+					}
+					batch = append(batch, ids)
+				}
+			}
+			out = append(out, batch)
+		}
+		return out
+	}
+	for _, td := range h.ts.AllTraces() {
+		var batch [][]string
+		for _, rs := range td.ResourceSpans().All() {
+			for _, ss := range rs.ScopeSpans().All() {
+				var ids []string
+				for _, s := range ss.Spans().All() {
+					if id, _ := attr(s.Attributes(), "test.id").(string); id != "" {
+						ids = append(ids, id)
+					}
+				}
+				if len(ids) > 0 {
+					batch = append(batch, ids)
+				}
+			}
+		}
+		if len(batch) > 0 {
+			out = append(out, batch)
+		}
+	}
+	return out
+}
+
+// checkOrder asserts that the items kept their order: in every delivered
+// scope those of one trace, and in the first batch delivered (the items
+// that went on at once) all of them.
+func checkOrder(t *testing.T, items []mixedItem, batches [][][]string) {
+	t.Helper()
+	pos := map[string]int{}
+	trace := map[string]byte{}
+	for i, it := range items {
+		pos[it.id], trace[it.id] = i, it.trace
+	}
+	require.NotEmpty(t, batches)
+	for b, batch := range batches {
+		for _, ids := range batch {
+			last := map[byte]int{}
+			prev := -1
+			for _, id := range ids {
+				tr := trace[id]
+				if p, ok := last[tr]; ok {
+					assert.Less(t, p, pos[id], "batch %d: %v: trace %d out of order", b, ids, tr)
+				}
+				last[tr] = pos[id]
+				if b == 0 {
+					assert.Less(t, prev, pos[id], "the items that went on at once: %v out of order", ids)
+				}
+				prev = pos[id]
+			}
+		}
+	}
 }
 
 // Traces of one batch that do not all fit: those that do are held, the

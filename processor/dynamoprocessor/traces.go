@@ -158,8 +158,9 @@ func (p *tracesProcessor) propagate(ctx context.Context, td ptrace.Traces, sc *b
 // holdTraces moves the spans of td whose trace's chunk holds them into hb's
 // container. A resource whose spans are all held goes into it as it is;
 // others are copied there, with each scope that has spans to hold: a scope
-// whose spans are all held gives its spans as they are, others one by one.
-// When all of the batch's spans are held, its resources go as they are.
+// whose spans are all held gives its spans as they are, others split as
+// moveHeld does. When all of the batch's spans are held, its resources go as
+// they are.
 func holdTraces(td ptrace.Traces, sc *batchScratch, hb *heldBatch) {
 	hb.traces = ptrace.NewTraces()
 	hrss := hb.traces.ResourceSpans()
@@ -211,17 +212,7 @@ func holdTraces(td ptrace.Traces, sc *batchScratch, hb *heldBatch) {
 			sc.placeAsIs(si, cs)
 			continue
 		}
-		spn := hss.Spans()
-		spn.EnsureCapacity(int(hs.n))
-		first, end := sc.scopeItems(si)
-		for i := first; i < end; i++ {
-			if sc.heldItem(i) {
-				sc.place(i, cs, spn.Len())
-				spans.At(int(sc.items[i].idx)).MoveTo(spn.AppendEmpty())
-			}
-		}
-		rm := sc.movedOut(first, end)
-		spans.RemoveIf(func(ptrace.Span) bool { return rm() })
+		moveHeld(sc, si, cs, spans, hss.Spans())
 	}
 }
 
