@@ -225,7 +225,12 @@ func holdLogs(ld plog.Logs, sc *batchScratch, hb *heldBatch) {
 			sc.placeAsIs(si, cs)
 			continue
 		}
-		moveHeld(sc, si, cs, lrs, hsl.LogRecords())
+		w := sc.walk(si)
+		if moveHeld(sc, si, cs, lrs, hsl.LogRecords()) {
+			hsl.LogRecords().RemoveIf(func(plog.LogRecord) bool { return w.step() < 0 })
+		} else {
+			lrs.RemoveIf(func(plog.LogRecord) bool { return w.step() >= 0 })
+		}
 	}
 }
 

@@ -346,23 +346,34 @@ func (s *batchScratch) resourceHeld(si int, items func(ss int) int, nscopes int)
 // heldItem reports whether item i is held (its trace's chunk is).
 func (s *batchScratch) heldItem(i int) bool { return s.traces[s.items[i].trace].chunk != nil }
 
-// heldOf returns a function, called once per item of the scope whose
-// items are items[first:end] (in order), that returns the index in items
-// of the item if it is held, else -1.
-func (s *batchScratch) heldOf(first, end int) func() int {
-	next, k := first, int32(0)
-	return func() int {
-		for next < end && !s.heldItem(next) {
-			next++
-		}
-		i := -1
-		if next < end && s.items[next].idx == k {
-			i = next
-			next++
-		}
-		k++
-		return i
+// heldWalk goes through the items of a scope in order, step once per item,
+// and tells which are held; the scope's items flagged for holding are
+// items[next:end], in order.
+type heldWalk struct {
+	s         *batchScratch
+	next, end int
+	k         int32
+}
+
+// walk returns a heldWalk over the items of scope si.
+func (s *batchScratch) walk(si int) heldWalk {
+	first, end := s.scopeItems(si)
+	return heldWalk{s: s, next: first, end: end}
+}
+
+// step returns the index in items of the scope's next item if it is held,
+// else -1.
+func (w *heldWalk) step() int {
+	for w.next < w.end && !w.s.heldItem(w.next) {
+		w.next++
 	}
+	i := -1
+	if w.next < w.end && w.s.items[w.next].idx == w.k {
+		i = w.next
+		w.next++
+	}
+	w.k++
+	return i
 }
 
 // movable is a pdata item: ptrace.Span, plog.LogRecord.
@@ -375,42 +386,45 @@ type itemSlice[S, E any] interface {
 	AppendEmpty() E
 	EnsureCapacity(n int)
 	MoveAndAppendTo(dest S)
-	RemoveIf(f func(E) bool)
 }
 
 // moveHeld moves the held items of scope si, src, into dst (empty, of scope
 // cs of the heldBatch's container), in order, and notes where each went;
-// the items that are not held stay in src, in order. An item moved one by
-// one costs an allocation, so the fewer side moves that way: the held
-// items when they are at most half, else the others, after src went into
-// dst as it was (a slice of pointers, moved without a copy).
-func moveHeld[S itemSlice[S, E], E movable[E]](sc *batchScratch, si, cs int, src, dst S) {
-	first, end := sc.scopeItems(si)
+// the items that are not held end in src, in order. An item moved one by
+// one costs an allocation, so the fewer side moves that way: the held items
+// when they are at most half, else the others, after src went into dst as
+// it was (a slice of pointers, moved without a copy). The items moved one
+// by one leave empty ones behind, which the caller removes: from src (the
+// held ones, as a fresh walk of the scope steps to them) when moveHeld
+// returns false, from dst (the others) when it returns true. The removals
+// are the caller's so that their predicates are not closures passed to a
+// method of a type parameter, which would be allocated.
+func moveHeld[S itemSlice[S, E], E movable[E]](sc *batchScratch, si, cs int, src, dst S) (others bool) {
 	held := int(sc.scopes[si].n)
-	next := sc.heldOf(first, end)
 	if held <= src.Len()-held {
 		dst.EnsureCapacity(held)
+		first, end := sc.scopeItems(si)
 		for i := first; i < end; i++ {
 			if sc.heldItem(i) {
 				sc.place(i, cs, dst.Len())
 				src.At(int(sc.items[i].idx)).MoveTo(dst.AppendEmpty())
 			}
 		}
-		src.RemoveIf(func(E) bool { return next() >= 0 })
-		return
+		return false
 	}
 	src.MoveAndAppendTo(dst)
 	src.EnsureCapacity(dst.Len() - held)
+	w := sc.walk(si)
 	pos := 0
-	dst.RemoveIf(func(e E) bool {
-		if i := next(); i >= 0 {
+	for k := range dst.Len() {
+		if i := w.step(); i >= 0 {
 			sc.place(i, cs, pos)
 			pos++
-			return false
+			continue
 		}
-		e.MoveTo(src.AppendEmpty())
-		return true
-	})
+		dst.At(k).MoveTo(src.AppendEmpty())
+	}
+	return true
 }
 
 // heldBatch is what one incoming batch holds: one container (plog.Logs or

@@ -212,7 +212,12 @@ func holdTraces(td ptrace.Traces, sc *batchScratch, hb *heldBatch) {
 			sc.placeAsIs(si, cs)
 			continue
 		}
-		moveHeld(sc, si, cs, spans, hss.Spans())
+		w := sc.walk(si)
+		if moveHeld(sc, si, cs, spans, hss.Spans()) {
+			hss.Spans().RemoveIf(func(ptrace.Span) bool { return w.step() < 0 })
+		} else {
+			spans.RemoveIf(func(ptrace.Span) bool { return w.step() >= 0 })
+		}
 	}
 }
 
