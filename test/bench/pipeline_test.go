@@ -482,18 +482,27 @@ func BenchmarkPipelineParts(b *testing.B) {
 // by side with the bare pipeline at 10k spans/s, every collector in every
 // position. Two binaries measured in separate runs differ by more than most
 // changes do (the machine drifts in minutes); side by side they see the same
-// machine. Skipped unless BENCH_CANDIDATE_BIN is set.
+// machine. Skipped unless BENCH_CANDIDATE_BIN is set; BENCH_CANDIDATE_RATE
+// sets another rate (spans per second, 0: flat out).
 func BenchmarkPipelineCandidate(b *testing.B) {
 	bin := os.Getenv("BENCH_CANDIDATE_BIN")
 	if bin == "" {
 		b.Skip("BENCH_CANDIDATE_BIN is not set")
+	}
+	rate := 10000
+	if s := os.Getenv("BENCH_CANDIDATE_RATE"); s != "" {
+		r, err := strconv.Atoi(s)
+		if err != nil || r < 0 {
+			b.Fatalf("BENCH_CANDIDATE_RATE=%q: want spans per second, 0 for flat out", s)
+		}
+		rate = r
 	}
 	if !hasComponent(b, "dynamo") {
 		b.Skip("the binary has no dynamo processor")
 	}
 	candidate := withDynamo
 	candidate.name, candidate.bin = candidateName, bin
-	benchPipelineRate(b, 10000, ownFiles(b, []pipelineVariant{withDynamo, candidate, withoutDynamo}))
+	benchPipelineRate(b, rate, ownFiles(b, []pipelineVariant{withDynamo, candidate, withoutDynamo}))
 }
 
 // ownFiles gives every variant a copy of its collector binary of its own.

@@ -55,7 +55,10 @@ func runWithHashBits(t *testing.T, seeds uint64, test func(t *testing.T, seed, h
 
 func testIDTableMatchesModel(t *testing.T, seed, hashBits uint64) {
 	rng := rand.New(rand.NewPCG(seed, 1))
-	tbl := newIDTable()
+	// Limits from none to more than the 64 traces used, some below what
+	// the model holds (the Store evicts before it inserts; the table
+	// still takes what it is given).
+	tbl := newIDTable(int(seed) * 9)
 	tbl.index.hashBits = hashBits
 	model := idModel{m: map[pcommon.TraceID]*modelEntry{}}
 	now := tbl.base
@@ -182,7 +185,7 @@ func requireTagsMatchSlots(t *testing.T, x *traceIndex, step int) {
 // blocks in use stay those the remembered ids need.
 func TestIDTableFreesBlocks(t *testing.T) {
 	const keep = 1000
-	tbl := newIDTable()
+	tbl := newIDTable(0)
 	now := time.Now()
 	for i := range 200 * keep {
 		if tbl.len() == keep {
@@ -204,13 +207,42 @@ func TestIDTableFreesBlocks(t *testing.T) {
 	require.Empty(t, tbl.entries)
 }
 
+// TestIDTableGrowsToItsLimit fills a table the way the Store does (the
+// oldest forgotten at the limit) and checks that its entries double as it
+// fills, stop at the limit, and are reused from then on.
+func TestIDTableGrowsToItsLimit(t *testing.T) {
+	for _, limit := range []int{1, minEntries, 1000, 100000} {
+		t.Run(fmt.Sprint(limit), func(t *testing.T) {
+			tbl := newIDTable(limit)
+			now := time.Now()
+			var caps []int
+			for i := range 2 * limit {
+				if tbl.len() == limit {
+					tbl.remove(tbl.oldest())
+				}
+				tbl.insert(numberedTraceID(i), "r", false, now)
+				if c := cap(tbl.entries); len(caps) == 0 || caps[len(caps)-1] != c {
+					caps = append(caps, c)
+				}
+			}
+			want := []int{}
+			for c := minEntries; c < limit; c *= 2 {
+				want = append(want, c)
+			}
+			want = append(want, limit)
+			require.Equal(t, want, caps)
+			require.Len(t, tbl.entries, limit)
+		})
+	}
+}
+
 // TestIDTableInsertAllocatesPerBlockOnly checks the point of the layout:
 // remembering a trace (once the table has grown) allocates nothing per
 // trace, only a block now and then, so remembered traces add no objects
 // for the garbage collector to mark.
 func TestIDTableInsertAllocatesPerBlockOnly(t *testing.T) {
 	const keep = 10000
-	tbl := newIDTable()
+	tbl := newIDTable(0)
 	now := time.Now()
 	ids := make([]string, 2*keep)
 	for i := range ids {
@@ -286,7 +318,7 @@ func TestIndexSpreadsStructuredTraceIDs(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			worst := 0.0
 			for set := range 65 {
-				tbl := newIDTable()
+				tbl := newIDTable(0)
 				if set > 0 {
 					x := &tbl.index
 					x.keys = Hasher{keys.Uint64(), keys.Uint64(), keys.Uint64(), keys.Uint64()}

@@ -184,7 +184,7 @@ func New(cfg Config) *Store {
 	return &Store{
 		cfg:  cfg,
 		tick: tick,
-		ids:  newIDTable(),
+		ids:  newIDTable(cfg.MaxTraces),
 		wake: make(chan struct{}, 1),
 
 		overflowWake: max(1, cfg.MaxHeldItems/overflowShare),
