@@ -39,6 +39,10 @@ var specs = map[string]spec{
 		title:   "Processor: `dynamo` vs `transform` (OTTL), items per CPU-second",
 		metrics: []string{"*/cpu-s", "allocs/*"}, ratio: "*/cpu-s", ours: "dynamo", base: "transform",
 	},
+	"BenchmarkPropagationFloor": {
+		title:   "Log records of known traces: `dynamo`, the floor (only the `x_request_id` written, through pdata) and `transform`, records per CPU-second",
+		metrics: []string{"*/cpu-s", "allocs/*"}, ratio: "*/cpu-s", ours: "dynamo", base: "transform", also: []string{"floor"},
+	},
 	"BenchmarkReceiver": {
 		title:   "Receiver (in-process): `jsonl` vs `file_log` + operators, lines per CPU-second",
 		metrics: []string{"lines/cpu-s", "allocs/line", "MB/s"}, ratio: "lines/cpu-s", ours: "jsonl", base: "file_log",
@@ -94,7 +98,7 @@ var specs = map[string]spec{
 
 // order is the order of the tables.
 var order = []string{
-	"BenchmarkProcessor", "BenchmarkReceiver", "BenchmarkReceiverProcess", "BenchmarkPipeline", "BenchmarkPipelineParts",
+	"BenchmarkProcessor", "BenchmarkPropagationFloor", "BenchmarkReceiver", "BenchmarkReceiverProcess", "BenchmarkPipeline", "BenchmarkPipelineParts",
 	"BenchmarkPipelineCandidate", "BenchmarkReceiverLineLength", "BenchmarkScalingSpansPerTrace", "BenchmarkScalingBatchSize", "BenchmarkScalingAttributes", "BenchmarkScalingHeldTraces",
 	"BenchmarkUnsampledRecords", "BenchmarkRuleCosts",
 }
