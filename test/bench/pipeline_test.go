@@ -436,6 +436,18 @@ func pipelineSeconds() time.Duration {
 	return 5 * time.Second
 }
 
+// pipelineWarmup is how long the collectors run before the measured window
+// (BENCH_PIPELINE_WARMUP, in seconds; 2 s when unset). The default measures
+// collectors in their first seconds, while the dynamo processor's memory of
+// traces still fills (about 80 s at 10k spans/s); a warm-up past that
+// measures collectors whose memory is full and recycling.
+func pipelineWarmup() time.Duration {
+	if s, err := strconv.Atoi(os.Getenv("BENCH_PIPELINE_WARMUP")); err == nil && s > 0 {
+		return time.Duration(s) * time.Second
+	}
+	return 2 * time.Second
+}
+
 // BenchmarkPipeline drives the whole collector process over OTLP at fixed
 // rates and flat out, with the dynamo processor, without it, and with the
 // transform baseline in its place (at 10k spans/s and flat out), and reports
@@ -444,9 +456,9 @@ func pipelineSeconds() time.Duration {
 // side, at the same time, each with its own generator and sink, so that all
 // see the same machine; flat out they run one after the other. Each set is
 // a few passes in different orders (measurePipelines), each a measured run
-// of BENCH_PIPELINE_SECONDS after 2 s of warm-up, whatever b.N is (the
-// first sub-benchmark of a set measures them all, the others report their
-// share).
+// of BENCH_PIPELINE_SECONDS after BENCH_PIPELINE_WARMUP (2 s) of warm-up,
+// whatever b.N is (the first sub-benchmark of a set measures them all, the
+// others report their share).
 func BenchmarkPipeline(b *testing.B) {
 	variants := []pipelineVariant{withDynamo, withoutDynamo, withTransform}
 	if !hasComponent(b, "dynamo") {
@@ -596,7 +608,7 @@ func benchPipelineRate(b *testing.B, rate int, variants []pipelineVariant) {
 // alike.
 func measurePipelines(b *testing.B, variants []pipelineVariant, rate float64) []pipelineRun {
 	n := len(variants)
-	warm, window := 2*time.Second, pipelineSeconds()
+	warm, window := pipelineWarmup(), pipelineSeconds()
 	passes := make([][]pipelineRun, n) // by variant
 	for _, o := range passOrders(n, rate == 0) {
 		vs := make([]pipelineVariant, n)
