@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -60,24 +61,16 @@ func createFloorTraces(ctx context.Context, set processor.Settings, cfg componen
 // floorLogs gives the records of ld that have a trace context and lack an
 // x_request_id the floor's id, exactly as putAbsent does.
 func floorLogs(ld plog.Logs) {
-	rls := ld.ResourceLogs()
-	for i := 0; i < rls.Len(); i++ {
-		sls := rls.At(i).ScopeLogs()
-		for j := 0; j < sls.Len(); j++ {
-			lrs := sls.At(j).LogRecords()
-			for k := 0; k < lrs.Len(); k++ {
-				lr := lrs.At(k)
-				if lr.TraceID().IsEmpty() {
-					continue
-				}
-				attrs := lr.Attributes()
-				if _, ok := attrs.Get(dynamo.XRequestID); ok {
-					continue
-				}
-				attrs.EnsureCapacity(attrs.Len() + 1)
-				attrs.PutStr(dynamo.XRequestID, floorXRequestID)
-			}
+	for lr := range records(ld) {
+		if lr.TraceID().IsEmpty() {
+			continue
 		}
+		attrs := lr.Attributes()
+		if _, ok := attrs.Get(dynamo.XRequestID); ok {
+			continue
+		}
+		attrs.EnsureCapacity(attrs.Len() + 1)
+		attrs.PutStr(dynamo.XRequestID, floorXRequestID)
 	}
 }
 
@@ -117,7 +110,7 @@ func TestPropagationFloorGivesTheSameRecordsAnID(t *testing.T) {
 		require.Equal(t, before.LogRecordCount(), f.LogRecordCount())
 		// The dynamo processor keeps the order of records of a batch it
 		// does not hold: compare record by record.
-		bs, ds, fs := recordsOf(before), recordsOf(d), recordsOf(f)
+		bs, ds, fs := slices.Collect(records(before)), slices.Collect(records(d)), slices.Collect(records(f))
 		for k := range bs {
 			_, had := bs[k].Attributes().Get(dynamo.XRequestID)
 			_, dHas := ds[k].Attributes().Get(dynamo.XRequestID)
@@ -132,20 +125,4 @@ func TestPropagationFloorGivesTheSameRecordsAnID(t *testing.T) {
 	require.NoError(t, tp.Shutdown(context.Background()))
 	require.NoError(t, fp.Shutdown(context.Background()))
 	require.Positive(t, added, "the workload's records gained no x_request_id")
-}
-
-// recordsOf lists ld's records in order.
-func recordsOf(ld plog.Logs) []plog.LogRecord {
-	var out []plog.LogRecord
-	rls := ld.ResourceLogs()
-	for i := 0; i < rls.Len(); i++ {
-		sls := rls.At(i).ScopeLogs()
-		for j := 0; j < sls.Len(); j++ {
-			lrs := sls.At(j).LogRecords()
-			for k := 0; k < lrs.Len(); k++ {
-				out = append(out, lrs.At(k))
-			}
-		}
-	}
-	return out
 }

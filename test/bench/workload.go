@@ -2,6 +2,7 @@ package bench
 
 import (
 	"encoding/binary"
+	"iter"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -238,15 +239,25 @@ func RenewLogTraceIDs(ld plog.Logs, round int) {
 	if round == 0 {
 		return
 	}
-	rls := ld.ResourceLogs()
-	for i := 0; i < rls.Len(); i++ {
-		sls := rls.At(i).ScopeLogs()
-		for j := 0; j < sls.Len(); j++ {
-			lrs := sls.At(j).LogRecords()
-			for k := 0; k < lrs.Len(); k++ {
-				lr := lrs.At(k)
-				if tid := lr.TraceID(); !tid.IsEmpty() {
-					lr.SetTraceID(renewTraceID(tid, round))
+	for lr := range records(ld) {
+		if tid := lr.TraceID(); !tid.IsEmpty() {
+			lr.SetTraceID(renewTraceID(tid, round))
+		}
+	}
+}
+
+// records yields ld's records in order.
+func records(ld plog.Logs) iter.Seq[plog.LogRecord] {
+	return func(yield func(plog.LogRecord) bool) {
+		rls := ld.ResourceLogs()
+		for i := 0; i < rls.Len(); i++ {
+			sls := rls.At(i).ScopeLogs()
+			for j := 0; j < sls.Len(); j++ {
+				lrs := sls.At(j).LogRecords()
+				for k := 0; k < lrs.Len(); k++ {
+					if !yield(lrs.At(k)) {
+						return
+					}
 				}
 			}
 		}
