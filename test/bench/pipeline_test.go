@@ -429,11 +429,8 @@ func rateName(spansPerSec float64) string {
 
 // pipelineSeconds is the measure window (BENCH_PIPELINE_SECONDS; 5 s when
 // unset, 6 s in make bench).
-func pipelineSeconds() time.Duration {
-	if s, err := strconv.Atoi(os.Getenv("BENCH_PIPELINE_SECONDS")); err == nil && s > 0 {
-		return time.Duration(s) * time.Second
-	}
-	return 5 * time.Second
+func pipelineSeconds(tb testing.TB) time.Duration {
+	return secondsFromEnv(tb, "BENCH_PIPELINE_SECONDS", 5*time.Second)
 }
 
 // pipelineWarmup is how long the collectors run before the measured window
@@ -441,11 +438,22 @@ func pipelineSeconds() time.Duration {
 // collectors in their first seconds, while the dynamo processor's memory of
 // traces still fills (about 80 s at 10k spans/s); a warm-up past that
 // measures collectors whose memory is full and recycling.
-func pipelineWarmup() time.Duration {
-	if s, err := strconv.Atoi(os.Getenv("BENCH_PIPELINE_WARMUP")); err == nil && s > 0 {
-		return time.Duration(s) * time.Second
+func pipelineWarmup(tb testing.TB) time.Duration {
+	return secondsFromEnv(tb, "BENCH_PIPELINE_WARMUP", 2*time.Second)
+}
+
+// secondsFromEnv reads a whole number of seconds from the environment
+// variable name, def when it is unset; anything else fails tb, naming it.
+func secondsFromEnv(tb testing.TB, name string, def time.Duration) time.Duration {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
 	}
-	return 2 * time.Second
+	s, err := strconv.Atoi(v)
+	if err != nil || s <= 0 {
+		tb.Fatalf("%s=%q: want a whole number of seconds above 0", name, v)
+	}
+	return time.Duration(s) * time.Second
 }
 
 // BenchmarkPipeline drives the whole collector process over OTLP at fixed
@@ -608,7 +616,7 @@ func benchPipelineRate(b *testing.B, rate int, variants []pipelineVariant) {
 // alike.
 func measurePipelines(b *testing.B, variants []pipelineVariant, rate float64) []pipelineRun {
 	n := len(variants)
-	warm, window := pipelineWarmup(), pipelineSeconds()
+	warm, window := pipelineWarmup(b), pipelineSeconds(b)
 	passes := make([][]pipelineRun, n) // by variant
 	for _, o := range passOrders(n, rate == 0) {
 		vs := make([]pipelineVariant, n)
