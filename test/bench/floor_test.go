@@ -91,13 +91,8 @@ func BenchmarkPropagationFloor(b *testing.B) {
 // fewer: on the logs case's records, their spans seen first.
 func TestPropagationFloorGivesTheSameRecordsAnID(t *testing.T) {
 	w := processorWorkload(false)
-	cfg := dynamoCandidate.config(t)
 	dyn := new(consumertest.LogsSink)
-	lp := newLogsProcessorWith(t, dynamoCandidate, cfg, dyn)
-	tp := newTracesProcessorWith(t, dynamoCandidate, cfg, consumertest.NewNop())
-	for i := range w.TraceBatches() {
-		require.NoError(t, tp.ConsumeTraces(context.Background(), w.CloneTraces(i)))
-	}
+	lp, tp := newPrimedLogsProcessor(t, dynamoCandidate, w, dyn)
 	flo := new(consumertest.LogsSink)
 	fp := newLogsProcessor(t, floorCandidate, flo)
 	added := 0

@@ -242,13 +242,8 @@ func TestDynamoAndTransformAgreeOnLogs(t *testing.T) {
 // the same processor, log records pass at once, with x_request_id.
 func TestPrimedLogsPassStraightThrough(t *testing.T) {
 	w := processorWorkload(false)
-	cfg := dynamoCandidate.config(t)
 	sink := new(consumertest.LogsSink)
-	lp := newLogsProcessorWith(t, dynamoCandidate, cfg, sink)
-	tp := newTracesProcessorWith(t, dynamoCandidate, cfg, consumertest.NewNop())
-	for i := range w.Traces {
-		require.NoError(t, tp.ConsumeTraces(context.Background(), w.CloneTraces(i)))
-	}
+	lp, tp := newPrimedLogsProcessor(t, dynamoCandidate, w, sink)
 	for i := range w.Logs {
 		require.NoError(t, lp.ConsumeLogs(context.Background(), w.CloneLogs(i)))
 	}

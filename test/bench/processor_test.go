@@ -194,15 +194,14 @@ func settle() { runtime.GC() }
 // it until Shutdown releases it).
 func benchLogs(b *testing.B, c candidate, w *Workload, primed bool) {
 	var cnt counter
-	cfg := c.config(b)
-	p := newLogsProcessorWith(b, c, cfg, cnt.logs())
 	m := NewMeter(b)
+	var p processor.Logs
 	if primed {
-		tp := newTracesProcessorWith(b, c, cfg, consumertest.NewNop())
-		for i := range w.TraceBatches() {
-			require.NoError(b, tp.ConsumeTraces(context.Background(), w.CloneTraces(i)))
-		}
+		var tp processor.Traces
+		p, tp = newPrimedLogsProcessor(b, c, w, cnt.logs())
 		defer func() { require.NoError(b, tp.Shutdown(context.Background())) }()
+	} else {
+		p = newLogsProcessor(b, c, cnt.logs())
 	}
 	b.ReportAllocs()
 	ctx := context.Background()
@@ -223,6 +222,22 @@ func benchLogs(b *testing.B, c candidate, w *Workload, primed bool) {
 		b.Fatalf("%s: %d records in, %d out", c.name, in, got)
 	}
 	m.Report(in, "record")
+}
+
+// newPrimedLogsProcessor creates a logs and a traces instance of c with one
+// configuration, as a collector whose logs and traces pipelines share the
+// processor, and sends every trace batch of w through the traces instance
+// first: the traces of w's records are then known. The caller shuts both
+// down.
+func newPrimedLogsProcessor(tb testing.TB, c candidate, w *Workload, next consumer.Logs) (processor.Logs, processor.Traces) {
+	tb.Helper()
+	cfg := c.config(tb)
+	lp := newLogsProcessorWith(tb, c, cfg, next)
+	tp := newTracesProcessorWith(tb, c, cfg, consumertest.NewNop())
+	for i := range w.TraceBatches() {
+		require.NoError(tb, tp.ConsumeTraces(context.Background(), w.CloneTraces(i)))
+	}
+	return lp, tp
 }
 
 // requestBatch is one batch of requests as Dynamo exports them: the worker's
