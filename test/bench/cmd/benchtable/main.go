@@ -1,9 +1,11 @@
 // Command benchtable reads the output of `go test -bench` for test/bench
 // (from standard input) and prints the side-by-side tables of BENCHMARKS.md:
 // for every comparison, the median of each figure per candidate over the
-// repeated runs (-count) and the ratio of ours to the stock baseline,
-// computed from medians of the same run. It exits non-zero when the
-// benchmark run failed or printed no benchmark at all.
+// repeated runs (rounds, or -count) and the ratio of ours to the stock
+// baseline: the median of the ratios of the runs taken in the same round
+// (the n-th run of one side with the n-th of the other), with the lowest and
+// highest in brackets. It exits non-zero when the benchmark run failed or
+// printed no benchmark at all.
 package main
 
 import (
@@ -302,9 +304,9 @@ func printTable(w io.Writer, name string, b *bench) {
 	}
 	for _, c := range compared {
 		if sp.overhead {
-			cols = append(cols, c+" overhead")
+			cols = append(cols, c+" overhead per round")
 		} else {
-			cols = append(cols, c+" ÷ "+sp.base)
+			cols = append(cols, c+" ÷ "+sp.base+" per round")
 		}
 	}
 	cols = append(cols, "runs")
@@ -336,24 +338,67 @@ func printTable(w io.Writer, name string, b *bench) {
 	fmt.Fprintln(w)
 }
 
+// ratio compares ours with the base on sp.ratio: the median of the per-round
+// ratios, each of a run of ours and the run of the base taken in the same
+// round (the two sides of a round ran seconds apart, so a drift of the
+// machine over minutes falls on both), with the lowest and highest of them.
+// Should the two sides have a different number of runs, the rounds cannot be
+// paired: the ratio of the two medians is shown, marked as such.
 func ratio(b *bench, cs, ours string, sp spec) string {
 	ro, rb := b.results[[2]string{cs, ours}], b.results[[2]string{cs, sp.base}]
 	uo, ub := resolve(ro, sp.ratio), resolve(rb, sp.ratio)
 	if uo == "" || ub == "" {
 		return ""
 	}
-	o, base := median(ro.values[uo]), median(rb.values[ub])
-	if base == 0 {
-		return ""
+	// A cost (CPU-ns per item) is shown as how many times faster ours is:
+	// the baseline's over ours.
+	cost := !sp.overhead && strings.HasPrefix(uo, "cpu-ns/")
+	one := func(o, base float64) (float64, bool) {
+		if base == 0 || (cost && o == 0) {
+			return 0, false
+		}
+		if cost {
+			return base / o, true
+		}
+		return o / base, true
 	}
+	vo, vb := ro.values[uo], rb.values[ub]
+	var rounds []float64
+	if len(vo) == len(vb) {
+		for i := range vo {
+			r, ok := one(vo[i], vb[i])
+			if !ok {
+				return ""
+			}
+			rounds = append(rounds, r)
+		}
+	}
+	show := func(r float64) string {
+		if sp.overhead {
+			return fmt.Sprintf("%+.1f %%", (r-1)*100)
+		}
+		return fmt.Sprintf("%.1f×", r)
+	}
+	faster := ""
+	if cost {
+		faster = " faster"
+	}
+	if len(rounds) == 0 {
+		r, ok := one(median(vo), median(vb))
+		if !ok {
+			return ""
+		}
+		return show(r) + faster + " (of medians)"
+	}
+	m := show(median(rounds)) + faster
+	if len(rounds) == 1 {
+		return m
+	}
+	lo, hi := slices.Min(rounds), slices.Max(rounds)
 	if sp.overhead {
-		return fmt.Sprintf("%+.1f %%", (o/base-1)*100)
+		return fmt.Sprintf("%s (%+.1f to %+.1f %%)", m, (lo-1)*100, (hi-1)*100)
 	}
-	if strings.HasPrefix(uo, "cpu-ns/") {
-		// A cost: the baseline's over ours is how many times faster.
-		return fmt.Sprintf("%.1f× faster", base/o)
-	}
-	return fmt.Sprintf("%.1f×", o/base)
+	return fmt.Sprintf("%s (%.1f–%.1f×)", m, lo, hi)
 }
 
 func firstResult(b *bench, cand string) *result {
