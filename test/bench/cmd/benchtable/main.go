@@ -350,27 +350,23 @@ func ratio(b *bench, cs, ours string, sp spec) string {
 	if uo == "" || ub == "" {
 		return ""
 	}
-	// A cost (CPU-ns per item) is shown as how many times faster ours is:
-	// the baseline's over ours.
-	cost := !sp.overhead && strings.HasPrefix(uo, "cpu-ns/")
-	one := func(o, base float64) (float64, bool) {
-		if base == 0 || (cost && o == 0) {
-			return 0, false
-		}
-		if cost {
-			return base / o, true
-		}
-		return o / base, true
+	// num over den: ours over the baseline, but for a cost (CPU-ns per
+	// item), shown as how many times faster ours is, the baseline's over ours.
+	// A zero figure of the baseline, or a zero cost of ours, is no ratio.
+	num, den := ro.values[uo], rb.values[ub]
+	faster := ""
+	if !sp.overhead && strings.HasPrefix(uo, "cpu-ns/") {
+		num, den = den, num
+		faster = " faster"
 	}
-	vo, vb := ro.values[uo], rb.values[ub]
+	zero := func(n, d float64) bool { return d == 0 || (faster != "" && n == 0) }
 	var rounds []float64
-	if len(vo) == len(vb) {
-		for i := range vo {
-			r, ok := one(vo[i], vb[i])
-			if !ok {
+	if len(num) == len(den) {
+		for i := range num {
+			if zero(num[i], den[i]) {
 				return ""
 			}
-			rounds = append(rounds, r)
+			rounds = append(rounds, num[i]/den[i])
 		}
 	}
 	show := func(r float64) string {
@@ -379,16 +375,12 @@ func ratio(b *bench, cs, ours string, sp spec) string {
 		}
 		return fmt.Sprintf("%.1f×", r)
 	}
-	faster := ""
-	if cost {
-		faster = " faster"
-	}
 	if len(rounds) == 0 {
-		r, ok := one(median(vo), median(vb))
-		if !ok {
+		n, d := median(num), median(den)
+		if zero(n, d) {
 			return ""
 		}
-		return show(r) + faster + " (of medians)"
+		return show(n/d) + faster + " (of medians)"
 	}
 	m := show(median(rounds)) + faster
 	if len(rounds) == 1 {
