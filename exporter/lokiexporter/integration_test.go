@@ -28,15 +28,8 @@ import (
 
 // withRequestID replaces the x_request_id of every record of ld.
 func withRequestID(ld plog.Logs, id string) plog.Logs {
-	rls := ld.ResourceLogs()
-	for i := 0; i < rls.Len(); i++ {
-		sls := rls.At(i).ScopeLogs()
-		for j := 0; j < sls.Len(); j++ {
-			lrs := sls.At(j).LogRecords()
-			for k := 0; k < lrs.Len(); k++ {
-				lrs.At(k).Attributes().PutStr("x_request_id", id)
-			}
-		}
+	for lr := range testutil.LogRecords(ld) {
+		lr.Attributes().PutStr("x_request_id", id)
 	}
 	return ld
 }

@@ -64,24 +64,18 @@ func exportedSeqs(t *testing.T, path string) []int64 {
 			t.Logf("skipping an incomplete exported line (%d bytes): %v", len(sc.Bytes()), err)
 			continue
 		}
-		for i := 0; i < ld.ResourceLogs().Len(); i++ {
-			sls := ld.ResourceLogs().At(i).ScopeLogs()
-			for j := 0; j < sls.Len(); j++ {
-				lrs := sls.At(j).LogRecords()
-				for k := 0; k < lrs.Len(); k++ {
-					if v, ok := lrs.At(k).Attributes().Get("seq"); ok {
-						out = append(out, v.Int())
-						continue
-					}
-					// The stock file_log receiver keeps the line as the body.
-					var line struct {
-						Seq *int64 `json:"seq"`
-					}
-					require.NoError(t, json.Unmarshal([]byte(lrs.At(k).Body().Str()), &line))
-					require.NotNil(t, line.Seq)
-					out = append(out, *line.Seq)
-				}
+		for lr := range testutil.LogRecords(ld) {
+			if v, ok := lr.Attributes().Get("seq"); ok {
+				out = append(out, v.Int())
+				continue
 			}
+			// The stock file_log receiver keeps the line as the body.
+			var line struct {
+				Seq *int64 `json:"seq"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(lr.Body().Str()), &line))
+			require.NotNil(t, line.Seq)
+			out = append(out, *line.Seq)
 		}
 	}
 	require.NoError(t, sc.Err())

@@ -11,6 +11,8 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelcol-dynamo/otelcol-dynamo/internal/testutil"
 )
 
 // A consumer that refuses retryably (as memory_limiter does) and then
@@ -111,17 +113,10 @@ func (m *mutatingSink) Capabilities() consumer.Capabilities {
 }
 
 func (m *mutatingSink) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
-	rls := ld.ResourceLogs()
-	for i := 0; i < rls.Len(); i++ {
-		sls := rls.At(i).ScopeLogs()
-		for j := 0; j < sls.Len(); j++ {
-			lrs := sls.At(j).LogRecords()
-			for k := 0; k < lrs.Len(); k++ {
-				attrs := lrs.At(k).Attributes()
-				n, _ := attrs.Get("touched")
-				attrs.PutInt("touched", n.Int()+1)
-			}
-		}
+	for lr := range testutil.LogRecords(ld) {
+		attrs := lr.Attributes()
+		n, _ := attrs.Get("touched")
+		attrs.PutInt("touched", n.Int()+1)
 	}
 	return m.sink.ConsumeLogs(ctx, ld)
 }

@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/processor/processorhelper"
 
 	"github.com/otelcol-dynamo/otelcol-dynamo/internal/dynamo"
+	"github.com/otelcol-dynamo/otelcol-dynamo/internal/testutil"
 )
 
 // floorType is the type of the floor processor, a yardstick of the
@@ -61,7 +62,7 @@ func createFloorTraces(ctx context.Context, set processor.Settings, cfg componen
 // floorLogs gives the records of ld that have a trace context and lack an
 // x_request_id the floor's id, exactly as putAbsent does.
 func floorLogs(ld plog.Logs) {
-	for lr := range records(ld) {
+	for lr := range testutil.LogRecords(ld) {
 		if lr.TraceID().IsEmpty() {
 			continue
 		}
@@ -105,7 +106,7 @@ func TestPropagationFloorGivesTheSameRecordsAnID(t *testing.T) {
 		require.Equal(t, before.LogRecordCount(), f.LogRecordCount())
 		// The dynamo processor keeps the order of records of a batch it
 		// does not hold: compare record by record.
-		bs, ds, fs := slices.Collect(records(before)), slices.Collect(records(d)), slices.Collect(records(f))
+		bs, ds, fs := slices.Collect(testutil.LogRecords(before)), slices.Collect(testutil.LogRecords(d)), slices.Collect(testutil.LogRecords(f))
 		for k := range bs {
 			_, had := bs[k].Attributes().Get(dynamo.XRequestID)
 			_, dHas := ds[k].Attributes().Get(dynamo.XRequestID)

@@ -21,6 +21,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
+
+	"github.com/otelcol-dynamo/otelcol-dynamo/internal/testutil"
 )
 
 // candidate is one processor configuration of a side-by-side comparison.
@@ -311,16 +313,9 @@ func benchRequests(b *testing.B, c candidate, w *Workload, sampleOneIn int) {
 // sends no resource at all.
 func sampleTraces(r requestBatch, n int) {
 	sampled := func(tid pcommon.TraceID) bool { return binary.BigEndian.Uint64(tid[8:])%uint64(n) == 0 }
-	rls := r.logs.ResourceLogs()
-	for i := 0; i < rls.Len(); i++ {
-		sls := rls.At(i).ScopeLogs()
-		for j := 0; j < sls.Len(); j++ {
-			lrs := sls.At(j).LogRecords()
-			for k := 0; k < lrs.Len(); k++ {
-				if lr := lrs.At(k); !lr.TraceID().IsEmpty() && !sampled(lr.TraceID()) {
-					lr.SetFlags(plog.DefaultLogRecordFlags)
-				}
-			}
+	for lr := range testutil.LogRecords(r.logs) {
+		if !lr.TraceID().IsEmpty() && !sampled(lr.TraceID()) {
+			lr.SetFlags(plog.DefaultLogRecordFlags)
 		}
 	}
 	r.traces.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool {

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"encoding/binary"
-	"iter"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -10,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/otelcol-dynamo/otelcol-dynamo/internal/telemetrygen"
+	"github.com/otelcol-dynamo/otelcol-dynamo/internal/testutil"
 )
 
 // Seed makes every workload reproducible: the same spans and lines in every
@@ -239,27 +239,9 @@ func RenewLogTraceIDs(ld plog.Logs, round int) {
 	if round == 0 {
 		return
 	}
-	for lr := range records(ld) {
+	for lr := range testutil.LogRecords(ld) {
 		if tid := lr.TraceID(); !tid.IsEmpty() {
 			lr.SetTraceID(renewTraceID(tid, round))
-		}
-	}
-}
-
-// records yields ld's records in order.
-func records(ld plog.Logs) iter.Seq[plog.LogRecord] {
-	return func(yield func(plog.LogRecord) bool) {
-		rls := ld.ResourceLogs()
-		for i := 0; i < rls.Len(); i++ {
-			sls := rls.At(i).ScopeLogs()
-			for j := 0; j < sls.Len(); j++ {
-				lrs := sls.At(j).LogRecords()
-				for k := 0; k < lrs.Len(); k++ {
-					if !yield(lrs.At(k)) {
-						return
-					}
-				}
-			}
 		}
 	}
 }
